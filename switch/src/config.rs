@@ -1,0 +1,1677 @@
+//! Switch configuration: the TOML schema, its parser and validator, and a writer.
+//!
+//! `vxswitch` reads one TOML file at start-up ([`Config::load`]) naming the
+//! underlay (local VTEP address, VXLAN UDP port, MTU, TTL, source-port range,
+//! next-hop routers and on-link neighbours), the FDB limits, the VNIs with
+//! their head-end replication lists, and the access ports bound to each VNI.
+//! The schema is documented key by key in `configs/README.md`.
+//!
+//! Parsing walks the spanned document (`toml::de::DeTable`) by hand rather
+//! than through serde derive, so that every problem (syntax, unknown key,
+//! wrong type, out-of-range value, cross-field inconsistency) is reported as
+//! one line `FILE:LINE: FIELD.PATH: problem`, and all of them are collected
+//! before [`Config::parse`] returns. [`Config::to_toml`] writes a config back
+//! in the same schema, so a parsed config can be printed or saved.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::{self, Write as _};
+use std::net::Ipv4Addr;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::de::{DeArray, DeTable, DeValue};
+use toml::Spanned;
+
+/// An Ethernet MAC address, most significant octet first.
+pub type MacAddr = [u8; 6];
+
+const DEFAULT_UDP_PORT: u16 = 4789;
+const DEFAULT_TTL: u8 = 64;
+/// RFC 7348 section 5 recommends the IANA dynamic range for the outer source port.
+const DEFAULT_SRC_PORT_MIN: u16 = 49152;
+const DEFAULT_SRC_PORT_MAX: u16 = 65535;
+const DEFAULT_FDB_CAPACITY: u32 = 65536;
+const DEFAULT_FDB_AGE_SECS: u32 = 300;
+
+const MIN_MTU: i128 = 576;
+const MAX_MTU: i128 = 3800;
+const MAX_VNI: i128 = 0xff_ffff;
+const MAX_FDB_CAPACITY: i128 = 1 << 24;
+const MAX_FDB_AGE_SECS: i128 = 86_400 * 30;
+const MIN_SRC_PORT: i128 = 1024;
+/// `IFNAMSIZ - 1`: the longest Linux interface name in bytes.
+const MAX_IFNAME_LEN: usize = 15;
+
+const TOP_KEYS: &[&str] = &["underlay", "fdb", "vni", "port"];
+const UNDERLAY_KEYS: &[&str] = &[
+    "vtep",
+    "udp_port",
+    "mtu",
+    "ttl",
+    "src_port_range",
+    "next_hops",
+    "neighbor",
+];
+const NEIGHBOR_KEYS: &[&str] = &["ip", "mac"];
+const FDB_KEYS: &[&str] = &["capacity", "age_secs"];
+const VNI_KEYS: &[&str] = &["id", "flood", "learning"];
+const PORT_KEYS: &[&str] = &["name", "vni"];
+
+const MTU_NOTE: &str = " (the switch's 4 KiB UMEM frames hold at most 3840 bytes of packet, \
+                        which caps the uplink MTU at 3800)";
+const VNI_NOTE: &str = " (a VXLAN network identifier is 24 bits)";
+
+/// A complete, validated switch configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The physical side: local VTEP, encapsulation parameters, next hops.
+    pub underlay: Underlay,
+    /// Forwarding-database limits.
+    pub fdb: FdbSettings,
+    /// Overlay segments, in file order.
+    pub vnis: Vec<VniConfig>,
+    /// Access ports, in file order.
+    pub ports: Vec<PortConfig>,
+}
+
+/// Underlay (outer header) settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Underlay {
+    /// Local VTEP address; `None`: the switch uses the uplink's IPv4 address.
+    pub vtep: Option<Ipv4Addr>,
+    /// VXLAN UDP destination port (default 4789).
+    pub udp_port: u16,
+    /// Uplink MTU; `None`: the switch reads the uplink's MTU.
+    pub mtu: Option<u16>,
+    /// Outer IPv4 TTL (default 64).
+    pub ttl: u8,
+    /// Lowest outer UDP source port (default 49152).
+    pub src_port_min: u16,
+    /// Highest outer UDP source port (default 65535).
+    pub src_port_max: u16,
+    /// Underlay router MACs for remote VTEPs without a neighbor entry (flow-hashed over them).
+    pub next_hops: Vec<MacAddr>,
+    /// Remote VTEPs on the uplink subnet with their MAC.
+    pub neighbors: Vec<Neighbor>,
+}
+
+/// A remote VTEP reachable directly on the uplink subnet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbor {
+    /// The remote VTEP's underlay address.
+    pub ip: Ipv4Addr,
+    /// Its MAC on the uplink segment.
+    pub mac: MacAddr,
+}
+
+/// Forwarding-database limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FdbSettings {
+    /// Maximum number of learned entries (default 65536).
+    pub capacity: u32,
+    /// Seconds after which an unrefreshed entry expires (default 300).
+    pub age_secs: u32,
+}
+
+/// One overlay segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VniConfig {
+    /// The 24-bit VXLAN network identifier.
+    pub id: u32,
+    /// Remote VTEPs that receive head-end replicated BUM traffic.
+    pub flood: Vec<Ipv4Addr>,
+    /// Whether the switch learns MAC locations in this VNI (default true).
+    pub learning: bool,
+}
+
+/// An access port: a local interface attached to one VNI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    /// Interface name (at most 15 bytes).
+    pub name: String,
+    /// The VNI the port belongs to; names a configured [`VniConfig`].
+    pub vni: u32,
+}
+
+/// Every problem found in a configuration, one `FILE:LINE: PATH: problem` line each.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", problems.join("\n"))]
+pub struct ConfigError {
+    /// The problems, in line order.
+    pub problems: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            underlay: Underlay {
+                vtep: None,
+                udp_port: DEFAULT_UDP_PORT,
+                mtu: None,
+                ttl: DEFAULT_TTL,
+                src_port_min: DEFAULT_SRC_PORT_MIN,
+                src_port_max: DEFAULT_SRC_PORT_MAX,
+                next_hops: Vec::new(),
+                neighbors: Vec::new(),
+            },
+            fdb: FdbSettings {
+                capacity: DEFAULT_FDB_CAPACITY,
+                age_secs: DEFAULT_FDB_AGE_SECS,
+            },
+            vnis: Vec::new(),
+            ports: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and parses the file at `path`; problems name the file as `path.display()`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+            problems: vec![format!("{}: cannot read: {err}", path.display())],
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates `text`; `file` is the name used in problem lines.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let (doc, errors) = DeTable::parse_recoverable(text);
+        let mut checker = Checker {
+            file,
+            text,
+            problems: Vec::new(),
+        };
+        if !errors.is_empty() {
+            // The recovered document may be missing whole tables; checking it
+            // would only add misleading problems, so report the syntax alone.
+            for err in &errors {
+                checker.syntax(err.span(), err.message());
+            }
+            return checker.finish(Config::default());
+        }
+        let config = checker.document(doc.get_ref());
+        checker.finish(config)
+    }
+
+    /// Serialises the config in the schema [`Config::parse`] reads.
+    ///
+    /// Every key is written explicitly (defaults included) except `vtep` and
+    /// `mtu` when they are `None`, so `parse(&c.to_toml(), _) == Ok(c)` for
+    /// any valid `c`.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
+        self.write_toml(&mut out)
+            .expect("writing to a String cannot fail");
+        out
+    }
+
+    fn write_toml(&self, out: &mut String) -> fmt::Result {
+        let u = &self.underlay;
+        writeln!(out, "[underlay]")?;
+        if let Some(vtep) = u.vtep {
+            writeln!(out, "vtep = \"{vtep}\"")?;
+        }
+        writeln!(out, "udp_port = {}", u.udp_port)?;
+        if let Some(mtu) = u.mtu {
+            writeln!(out, "mtu = {mtu}")?;
+        }
+        writeln!(out, "ttl = {}", u.ttl)?;
+        writeln!(
+            out,
+            "src_port_range = [{}, {}]",
+            u.src_port_min, u.src_port_max
+        )?;
+        let hops: Vec<String> = u
+            .next_hops
+            .iter()
+            .map(|mac| format!("\"{}\"", format_mac(mac)))
+            .collect();
+        writeln!(out, "next_hops = [{}]", hops.join(", "))?;
+        for n in &u.neighbors {
+            writeln!(out, "\n[[underlay.neighbor]]")?;
+            writeln!(out, "ip = \"{}\"", n.ip)?;
+            writeln!(out, "mac = \"{}\"", format_mac(&n.mac))?;
+        }
+        writeln!(out, "\n[fdb]")?;
+        writeln!(out, "capacity = {}", self.fdb.capacity)?;
+        writeln!(out, "age_secs = {}", self.fdb.age_secs)?;
+        for vni in &self.vnis {
+            let flood: Vec<String> = vni.flood.iter().map(|ip| format!("\"{ip}\"")).collect();
+            writeln!(out, "\n[[vni]]")?;
+            writeln!(out, "id = {}", vni.id)?;
+            writeln!(out, "flood = [{}]", flood.join(", "))?;
+            writeln!(out, "learning = {}", vni.learning)?;
+        }
+        for port in &self.ports {
+            writeln!(out, "\n[[port]]")?;
+            writeln!(out, "name = {}", toml::Value::String(port.name.clone()))?;
+            writeln!(out, "vni = {}", port.vni)?;
+        }
+        Ok(())
+    }
+}
+
+/// Formats a MAC as six lowercase colon-separated hex octets, e.g. `02:00:00:00:01:0a`.
+pub fn format_mac(mac: &MacAddr) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
+    )
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff` (any case, one separator
+/// kind, exactly two hex digits per octet).
+pub fn parse_mac(s: &str) -> Option<MacAddr> {
+    let sep = if s.contains(':') { ':' } else { '-' };
+    let mut mac = [0u8; 6];
+    let mut parts = s.split(sep);
+    for octet in &mut mac {
+        let part = parts.next()?;
+        if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        *octet = u8::from_str_radix(part, 16).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(mac)
+}
+
+/// Why `ip` cannot be a unicast underlay address, if it cannot.
+fn not_unicast(ip: Ipv4Addr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        Some("is the unspecified address")
+    } else if ip.is_broadcast() {
+        Some("is the broadcast address")
+    } else if ip.is_multicast() {
+        Some("is a multicast address")
+    } else if ip.is_loopback() {
+        Some("is a loopback address")
+    } else {
+        None
+    }
+}
+
+/// "a string", "an integer", ... for type-mismatch messages.
+fn describe(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a datetime",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn join_path(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// Walks the parsed document, building the config and collecting problems.
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    /// (line, message); sorted by line (stably) when finished.
+    problems: Vec<(usize, String)>,
+}
+
+type Value<'i> = Spanned<DeValue<'i>>;
+
+/// What the underlay offers for reaching remote VTEPs. It counts entries
+/// that are present even if otherwise invalid, so one bad neighbor MAC or
+/// next hop does not also make every flood entry unreachable.
+#[derive(Default)]
+struct Reach {
+    /// `underlay.next_hops` is a non-empty array.
+    has_next_hops: bool,
+    /// IPs of `[[underlay.neighbor]]` entries whose `ip` is valid.
+    neighbor_ips: HashSet<Ipv4Addr>,
+}
+
+impl Checker<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn report(&mut self, span: &Range<usize>, path: &str, msg: impl fmt::Display) {
+        let line = self.line(span.start);
+        self.problems
+            .push((line, format!("{}:{line}: {path}: {msg}", self.file)));
+    }
+
+    fn syntax(&mut self, span: Option<Range<usize>>, msg: &str) {
+        let msg = msg.trim().replace('\n', "; ");
+        match span {
+            Some(span) => {
+                let line = self.line(span.start);
+                self.problems.push((
+                    line,
+                    format!("{}:{line}: toml syntax error: {msg}", self.file),
+                ));
+            }
+            None => self
+                .problems
+                .push((0, format!("{}: toml syntax error: {msg}", self.file))),
+        }
+    }
+
+    fn finish(mut self, config: Config) -> Result<Config, ConfigError> {
+        if self.problems.is_empty() {
+            return Ok(config);
+        }
+        self.problems.sort_by_key(|(line, _)| *line);
+        Err(ConfigError {
+            problems: self.problems.into_iter().map(|(_, msg)| msg).collect(),
+        })
+    }
+
+    fn check_keys(&mut self, table: &DeTable<'_>, prefix: &str, allowed: &[&str]) {
+        for (key, _) in table.iter() {
+            let name: &str = key.get_ref();
+            if !allowed.contains(&name) {
+                self.report(
+                    &key.span(),
+                    &join_path(prefix, name),
+                    format_args!("unknown field (expected one of {})", allowed.join(", ")),
+                );
+            }
+        }
+    }
+
+    fn table<'v, 'i>(&mut self, v: &'v Value<'i>, path: &str) -> Option<&'v DeTable<'i>> {
+        match v.get_ref() {
+            DeValue::Table(t) => Some(t),
+            other => {
+                let msg = format!("expected a table, found {}", describe(other));
+                self.report(&v.span(), path, msg);
+                None
+            }
+        }
+    }
+
+    fn array<'v, 'i>(&mut self, v: &'v Value<'i>, path: &str) -> Option<&'v DeArray<'i>> {
+        match v.get_ref() {
+            DeValue::Array(a) => Some(a),
+            other => {
+                let msg = format!("expected an array, found {}", describe(other));
+                self.report(&v.span(), path, msg);
+                None
+            }
+        }
+    }
+
+    /// An array of tables (`[[path]]`); the items are checked by the caller.
+    fn table_array<'v, 'i>(&mut self, v: &'v Value<'i>, path: &str) -> Option<&'v DeArray<'i>> {
+        match v.get_ref() {
+            DeValue::Array(a) => Some(a),
+            other => {
+                let msg = format!(
+                    "expected an array of tables ([[{path}]]), found {}",
+                    describe(other)
+                );
+                self.report(&v.span(), path, msg);
+                None
+            }
+        }
+    }
+
+    fn string<'v>(&mut self, v: &'v Value<'_>, path: &str) -> Option<&'v str> {
+        match v.get_ref() {
+            DeValue::String(s) => Some(s),
+            other => {
+                let msg = format!("expected a string, found {}", describe(other));
+                self.report(&v.span(), path, msg);
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, v: &Value<'_>, path: &str) -> Option<bool> {
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            other => {
+                let msg = format!("expected a boolean, found {}", describe(other));
+                self.report(&v.span(), path, msg);
+                None
+            }
+        }
+    }
+
+    /// An integer in `lo..=hi` converted to `T` (the range must fit `T`).
+    fn int<T: TryFrom<i128>>(
+        &mut self,
+        v: &Value<'_>,
+        path: &str,
+        lo: i128,
+        hi: i128,
+        note: &str,
+    ) -> Option<T> {
+        let DeValue::Integer(i) = v.get_ref() else {
+            let msg = format!("expected an integer, found {}", describe(v.get_ref()));
+            self.report(&v.span(), path, msg);
+            return None;
+        };
+        let n = i128::from_str_radix(i.as_str(), i.radix())
+            .ok()
+            .filter(|n| (lo..=hi).contains(n))
+            .and_then(|n| T::try_from(n).ok());
+        if n.is_none() {
+            let msg = format!("{i} is out of range {lo}..={hi}{note}");
+            self.report(&v.span(), path, msg);
+        }
+        n
+    }
+
+    /// A unicast IPv4 address given as a string; `role` completes "... must be unicast".
+    fn ipv4(&mut self, v: &Value<'_>, path: &str, role: &str) -> Option<Ipv4Addr> {
+        let s = self.string(v, path)?;
+        let Ok(ip) = s.parse::<Ipv4Addr>() else {
+            self.report(
+                &v.span(),
+                path,
+                format_args!("{s:?} is not an IPv4 address"),
+            );
+            return None;
+        };
+        if let Some(why) = not_unicast(ip) {
+            let msg = format!("{ip} {why} ({role} must be a unicast address)");
+            self.report(&v.span(), path, msg);
+            return None;
+        }
+        Some(ip)
+    }
+
+    /// A unicast, non-zero MAC address given as a string.
+    fn mac(&mut self, v: &Value<'_>, path: &str, role: &str) -> Option<MacAddr> {
+        let s = self.string(v, path)?;
+        let Some(mac) = parse_mac(s) else {
+            let msg = format!(
+                "{s:?} is not a MAC address (expected six hex octets such as 02:00:00:00:00:fe)"
+            );
+            self.report(&v.span(), path, msg);
+            return None;
+        };
+        let problem = if mac == [0; 6] {
+            "is the all-zero MAC address"
+        } else if mac[0] & 1 != 0 {
+            "is a multicast MAC address (low bit of the first octet is set)"
+        } else {
+            return Some(mac);
+        };
+        let msg = format!("{} {problem}; {role} needs a unicast MAC", format_mac(&mac));
+        self.report(&v.span(), path, msg);
+        None
+    }
+
+    /// A required key; reports it missing at the table's span.
+    fn required<'v, 'i>(
+        &mut self,
+        table: &'v DeTable<'i>,
+        span: &Range<usize>,
+        path: &str,
+        key: &str,
+    ) -> Option<&'v Value<'i>> {
+        let v = table.get(key);
+        if v.is_none() {
+            self.report(span, path, format_args!("missing field {key}"));
+        }
+        v
+    }
+
+    fn document(&mut self, doc: &DeTable<'_>) -> Config {
+        let mut config = Config::default();
+        self.check_keys(doc, "", TOP_KEYS);
+        let mut reach = Reach::default();
+        if let Some(t) = doc.get("underlay").and_then(|v| self.table(v, "underlay")) {
+            reach = self.underlay(t, &mut config.underlay);
+        }
+        if let Some(t) = doc.get("fdb").and_then(|v| self.table(v, "fdb")) {
+            self.fdb(t, &mut config.fdb);
+        }
+        let mut vni_ids = HashSet::new();
+        if let Some(items) = doc.get("vni").and_then(|v| self.table_array(v, "vni")) {
+            let mut first_line: HashMap<u32, usize> = HashMap::new();
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("vni[{i}]");
+                let (vni, id) =
+                    self.vni(item, &path, config.underlay.vtep, &reach, &mut first_line);
+                vni_ids.extend(id);
+                config.vnis.extend(vni);
+            }
+        }
+        if let Some(items) = doc.get("port").and_then(|v| self.table_array(v, "port")) {
+            let mut first_line: HashMap<String, usize> = HashMap::new();
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("port[{i}]");
+                let port = self.port(item, &path, &vni_ids, &mut first_line);
+                config.ports.extend(port);
+            }
+        }
+        config
+    }
+
+    fn underlay(&mut self, t: &DeTable<'_>, u: &mut Underlay) -> Reach {
+        let mut reach = Reach::default();
+        self.check_keys(t, "underlay", UNDERLAY_KEYS);
+        if let Some(v) = t.get("vtep") {
+            u.vtep = self.ipv4(v, "underlay.vtep", "the local VTEP");
+        }
+        if let Some(v) = t.get("udp_port") {
+            if let Some(n) = self.int(v, "underlay.udp_port", 1, 65535, "") {
+                u.udp_port = n;
+            }
+        }
+        if let Some(v) = t.get("mtu") {
+            u.mtu = self.int(v, "underlay.mtu", MIN_MTU, MAX_MTU, MTU_NOTE);
+        }
+        if let Some(v) = t.get("ttl") {
+            if let Some(n) = self.int(v, "underlay.ttl", 1, 255, "") {
+                u.ttl = n;
+            }
+        }
+        if let Some(v) = t.get("src_port_range") {
+            self.src_port_range(v, u);
+        }
+        if let Some(a) = t
+            .get("next_hops")
+            .and_then(|v| self.array(v, "underlay.next_hops"))
+        {
+            reach.has_next_hops = !a.is_empty();
+            let mut seen: HashMap<MacAddr, usize> = HashMap::new();
+            for (i, item) in a.iter().enumerate() {
+                let path = format!("underlay.next_hops[{i}]");
+                let Some(mac) = self.mac(item, &path, "a next hop") else {
+                    continue;
+                };
+                if let Some(j) = seen.get(&mac) {
+                    let msg = format!(
+                        "duplicate next hop {} (also underlay.next_hops[{j}])",
+                        format_mac(&mac)
+                    );
+                    self.report(&item.span(), &path, msg);
+                } else {
+                    seen.insert(mac, i);
+                    u.next_hops.push(mac);
+                }
+            }
+        }
+        if let Some(a) = t
+            .get("neighbor")
+            .and_then(|v| self.table_array(v, "underlay.neighbor"))
+        {
+            let mut first_line: HashMap<Ipv4Addr, usize> = HashMap::new();
+            for (i, item) in a.iter().enumerate() {
+                let path = format!("underlay.neighbor[{i}]");
+                if let Some(n) = self.neighbor(item, &path, u.vtep, &mut first_line) {
+                    u.neighbors.push(n);
+                }
+            }
+            reach.neighbor_ips.extend(first_line.keys());
+        }
+        reach
+    }
+
+    fn src_port_range(&mut self, v: &Value<'_>, u: &mut Underlay) {
+        let path = "underlay.src_port_range";
+        let Some(a) = self.array(v, path) else {
+            return;
+        };
+        if a.len() != 2 {
+            let msg = format!("expected two numbers [min, max], found {} values", a.len());
+            self.report(&v.span(), path, msg);
+            return;
+        }
+        let note = " (ports below 1024 are reserved)";
+        let lo: Option<u16> = self.int(&a[0], &format!("{path}[0]"), MIN_SRC_PORT, 65535, note);
+        let hi: Option<u16> = self.int(&a[1], &format!("{path}[1]"), MIN_SRC_PORT, 65535, note);
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            if lo > hi {
+                self.report(
+                    &v.span(),
+                    path,
+                    format_args!("min {lo} is greater than max {hi}"),
+                );
+            } else {
+                u.src_port_min = lo;
+                u.src_port_max = hi;
+            }
+        }
+    }
+
+    fn neighbor(
+        &mut self,
+        item: &Value<'_>,
+        path: &str,
+        vtep: Option<Ipv4Addr>,
+        first_line: &mut HashMap<Ipv4Addr, usize>,
+    ) -> Option<Neighbor> {
+        let t = self.table(item, path)?;
+        self.check_keys(t, path, NEIGHBOR_KEYS);
+        let ip_path = format!("{path}.ip");
+        let mut ip = None;
+        if let Some(v) = self.required(t, &item.span(), path, "ip") {
+            ip = self.ipv4(v, &ip_path, "a neighbor");
+            if let Some(addr) = ip {
+                let line = self.line(v.span().start);
+                if vtep == Some(addr) {
+                    let msg = format!("{addr} is this switch's own address (underlay.vtep)");
+                    self.report(&v.span(), &ip_path, msg);
+                    ip = None;
+                } else if let Some(first) = first_line.get(&addr) {
+                    let msg = format!("duplicate neighbor {addr} (first defined at line {first})");
+                    self.report(&v.span(), &ip_path, msg);
+                    ip = None;
+                } else {
+                    first_line.insert(addr, line);
+                }
+            }
+        }
+        let mac = self
+            .required(t, &item.span(), path, "mac")
+            .and_then(|v| self.mac(v, &format!("{path}.mac"), "a neighbor"));
+        Some(Neighbor { ip: ip?, mac: mac? })
+    }
+
+    fn fdb(&mut self, t: &DeTable<'_>, fdb: &mut FdbSettings) {
+        self.check_keys(t, "fdb", FDB_KEYS);
+        if let Some(v) = t.get("capacity") {
+            if let Some(n) = self.int(v, "fdb.capacity", 1, MAX_FDB_CAPACITY, "") {
+                fdb.capacity = n;
+            }
+        }
+        if let Some(v) = t.get("age_secs") {
+            let note = " (at most 30 days)";
+            if let Some(n) = self.int(v, "fdb.age_secs", 1, MAX_FDB_AGE_SECS, note) {
+                fdb.age_secs = n;
+            }
+        }
+    }
+
+    /// Checks one `[[vni]]`; returns the entry when fully valid, and its id
+    /// whenever the id itself is valid (ports may then refer to it).
+    fn vni(
+        &mut self,
+        item: &Value<'_>,
+        path: &str,
+        vtep: Option<Ipv4Addr>,
+        reach: &Reach,
+        first_line: &mut HashMap<u32, usize>,
+    ) -> (Option<VniConfig>, Option<u32>) {
+        let Some(t) = self.table(item, path) else {
+            return (None, None);
+        };
+        self.check_keys(t, path, VNI_KEYS);
+        let mut valid = true;
+        let mut id = None;
+        if let Some(v) = self.required(t, &item.span(), path, "id") {
+            id = self.int::<u32>(v, &format!("{path}.id"), 1, MAX_VNI, VNI_NOTE);
+            if let Some(n) = id {
+                if let Some(first) = first_line.get(&n) {
+                    let msg = format!("duplicate vni id {n} (first defined at line {first})");
+                    self.report(&v.span(), &format!("{path}.id"), msg);
+                    valid = false;
+                } else {
+                    first_line.insert(n, self.line(v.span().start));
+                }
+            }
+        }
+        let mut flood = Vec::new();
+        if let Some(a) = t
+            .get("flood")
+            .and_then(|v| self.array(v, &format!("{path}.flood")))
+        {
+            let mut seen: HashMap<Ipv4Addr, usize> = HashMap::new();
+            for (i, entry) in a.iter().enumerate() {
+                let entry_path = format!("{path}.flood[{i}]");
+                let Some(ip) = self.ipv4(entry, &entry_path, "a remote VTEP") else {
+                    valid = false;
+                    continue;
+                };
+                let problem = if vtep == Some(ip) {
+                    format!("{ip} is this switch's own address (underlay.vtep)")
+                } else if let Some(j) = seen.get(&ip) {
+                    format!("duplicate flood entry {ip} (also {path}.flood[{j}])")
+                } else if !reach.has_next_hops && !reach.neighbor_ips.contains(&ip) {
+                    format!(
+                        "remote VTEP {ip} has no [[underlay.neighbor]] entry \
+                         and underlay.next_hops is empty"
+                    )
+                } else {
+                    seen.insert(ip, i);
+                    flood.push(ip);
+                    continue;
+                };
+                seen.entry(ip).or_insert(i);
+                self.report(&entry.span(), &entry_path, problem);
+                valid = false;
+            }
+        }
+        let mut learning = true;
+        if let Some(v) = t.get("learning") {
+            match self.boolean(v, &format!("{path}.learning")) {
+                Some(b) => learning = b,
+                None => valid = false,
+            }
+        }
+        let vni = match id {
+            Some(id) if valid => Some(VniConfig {
+                id,
+                flood,
+                learning,
+            }),
+            _ => None,
+        };
+        (vni, id)
+    }
+
+    fn port(
+        &mut self,
+        item: &Value<'_>,
+        path: &str,
+        vni_ids: &HashSet<u32>,
+        first_line: &mut HashMap<String, usize>,
+    ) -> Option<PortConfig> {
+        let t = self.table(item, path)?;
+        self.check_keys(t, path, PORT_KEYS);
+        let name_path = format!("{path}.name");
+        let mut name = None;
+        if let Some(v) = self.required(t, &item.span(), path, "name") {
+            if let Some(s) = self.string(v, &name_path) {
+                if let Some(problem) = ifname_problem(s) {
+                    self.report(&v.span(), &name_path, problem);
+                } else if let Some(first) = first_line.get(s) {
+                    let msg = format!("duplicate port name {s:?} (first defined at line {first})");
+                    self.report(&v.span(), &name_path, msg);
+                } else {
+                    first_line.insert(s.to_string(), self.line(v.span().start));
+                    name = Some(s.to_string());
+                }
+            }
+        }
+        let vni_path = format!("{path}.vni");
+        let mut vni = None;
+        if let Some(v) = self.required(t, &item.span(), path, "vni") {
+            if let Some(n) = self.int::<u32>(v, &vni_path, 1, MAX_VNI, VNI_NOTE) {
+                if vni_ids.contains(&n) {
+                    vni = Some(n);
+                } else {
+                    let msg = format!("vni {n} is not configured (no [[vni]] with id = {n})");
+                    self.report(&v.span(), &vni_path, msg);
+                }
+            }
+        }
+        Some(PortConfig {
+            name: name?,
+            vni: vni?,
+        })
+    }
+}
+
+/// Why `name` is not a usable Linux interface name, if it is not.
+fn ifname_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("port name is empty".to_string())
+    } else if name.len() > MAX_IFNAME_LEN {
+        Some(format!(
+            "{name:?} is {} bytes long; interface names are at most {MAX_IFNAME_LEN} bytes (IFNAMSIZ - 1)",
+            name.len()
+        ))
+    } else if name == "." || name == ".." {
+        Some(format!("{name:?} is not a valid interface name"))
+    } else {
+        name.chars()
+            .find(|&c| c == '/' || c == ':' || c.is_whitespace())
+            .map(|c| {
+                format!(
+                    "{name:?} contains {c:?}; interface names cannot contain '/', ':' or whitespace"
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"# full example
+[underlay]
+vtep = "198.18.0.1"
+udp_port = 4790
+mtu = 1500
+ttl = 32
+src_port_range = [50000, 60000]
+next_hops = ["02:00:00:00:00:FE", "02-00-00-00-00-fd"]
+
+[[underlay.neighbor]]
+ip = "198.18.0.2"
+mac = "02:00:00:00:01:02"
+
+[[underlay.neighbor]]
+ip = "198.18.0.3"
+mac = "02:00:00:00:01:03"
+
+[fdb]
+capacity = 1024
+age_secs = 60
+
+[[vni]]
+id = 100
+flood = ["198.18.0.2", "198.18.0.3", "203.0.113.9"]
+learning = true
+
+[[vni]]
+id = 0xff_ffff
+learning = false
+
+[[port]]
+name = "c100"
+vni = 100
+
+[[port]]
+name = "c200"
+vni = 16777215
+"#;
+
+    fn problems(text: &str) -> Vec<String> {
+        match Config::parse(text, "t.toml") {
+            Ok(c) => panic!("expected problems, parsed {c:#?}"),
+            Err(e) => e.problems,
+        }
+    }
+
+    /// Exactly one problem, equal to `expected`.
+    fn only(text: &str, expected: &str) {
+        assert_eq!(problems(text), vec![expected.to_string()], "input:\n{text}");
+    }
+
+    fn ok(text: &str) -> Config {
+        Config::parse(text, "t.toml").unwrap_or_else(|e| panic!("unexpected problems:\n{e}"))
+    }
+
+    const IP1: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+    const IP2: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+    const IP3: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
+
+    #[test]
+    fn full_example_every_field() {
+        let c = ok(FULL);
+        assert_eq!(
+            c.underlay,
+            Underlay {
+                vtep: Some(IP1),
+                udp_port: 4790,
+                mtu: Some(1500),
+                ttl: 32,
+                src_port_min: 50000,
+                src_port_max: 60000,
+                next_hops: vec![[2, 0, 0, 0, 0, 0xfe], [2, 0, 0, 0, 0, 0xfd]],
+                neighbors: vec![
+                    Neighbor {
+                        ip: IP2,
+                        mac: [2, 0, 0, 0, 1, 2]
+                    },
+                    Neighbor {
+                        ip: IP3,
+                        mac: [2, 0, 0, 0, 1, 3]
+                    },
+                ],
+            }
+        );
+        assert_eq!(
+            c.fdb,
+            FdbSettings {
+                capacity: 1024,
+                age_secs: 60
+            }
+        );
+        assert_eq!(
+            c.vnis,
+            vec![
+                VniConfig {
+                    id: 100,
+                    flood: vec![IP2, IP3, Ipv4Addr::new(203, 0, 113, 9)],
+                    learning: true
+                },
+                VniConfig {
+                    id: 16_777_215,
+                    flood: vec![],
+                    learning: false
+                },
+            ]
+        );
+        assert_eq!(
+            c.ports,
+            vec![
+                PortConfig {
+                    name: "c100".into(),
+                    vni: 100
+                },
+                PortConfig {
+                    name: "c200".into(),
+                    vni: 16_777_215
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        for text in ["", "# nothing\n", "[underlay]\n[fdb]\n"] {
+            let c = ok(text);
+            assert_eq!(c, Config::default());
+        }
+        let c = Config::default();
+        assert_eq!(c.underlay.vtep, None);
+        assert_eq!(c.underlay.udp_port, 4789);
+        assert_eq!(c.underlay.mtu, None);
+        assert_eq!(c.underlay.ttl, 64);
+        assert_eq!(
+            (c.underlay.src_port_min, c.underlay.src_port_max),
+            (49152, 65535)
+        );
+        assert!(c.underlay.next_hops.is_empty() && c.underlay.neighbors.is_empty());
+        assert_eq!(
+            c.fdb,
+            FdbSettings {
+                capacity: 65536,
+                age_secs: 300
+            }
+        );
+        assert!(c.vnis.is_empty() && c.ports.is_empty());
+    }
+
+    #[test]
+    fn vni_without_optional_keys_gets_defaults() {
+        let c = ok("[[vni]]\nid = 7\n");
+        assert_eq!(
+            c.vnis,
+            vec![VniConfig {
+                id: 7,
+                flood: vec![],
+                learning: true
+            }]
+        );
+    }
+
+    #[test]
+    fn mac_format_and_parse() {
+        assert_eq!(format_mac(&[2, 0, 0, 0, 1, 10]), "02:00:00:00:01:0a");
+        assert_eq!(parse_mac("02:00:00:00:01:0A"), Some([2, 0, 0, 0, 1, 10]));
+        assert_eq!(
+            parse_mac("aa-BB-cc-dd-ee-ff"),
+            Some([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff])
+        );
+        for bad in [
+            "",
+            "02:00:00:00:01",
+            "02:00:00:00:01:02:03",
+            "02:00:00:00:01:2",
+            "02:00:00:00:01:002",
+            "02:00-00:00:01:02",
+            "0g:00:00:00:01:02",
+            "+2:00:00:00:01:02",
+            "020000000102",
+        ] {
+            assert_eq!(parse_mac(bad), None, "{bad:?}");
+        }
+        let mac = [0xde, 0xad, 0xbe, 0xef, 0, 1];
+        assert_eq!(parse_mac(&format_mac(&mac)), Some(mac));
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let p = problems("[underlay]\nttl = 64\nmtu = = 3\n");
+        assert!(!p.is_empty());
+        assert!(p[0].starts_with("t.toml:3: toml syntax error: "), "{p:?}");
+        let p = problems("[fdb]\ncapacity = 1\ncapacity = 2\n");
+        assert!(p[0].starts_with("t.toml:3: toml syntax error: "), "{p:?}");
+    }
+
+    #[test]
+    fn unknown_keys() {
+        only(
+            "# lab\n[underlay]\nmtuu = 1500\n",
+            "t.toml:3: underlay.mtuu: unknown field (expected one of vtep, udp_port, mtu, ttl, src_port_range, next_hops, neighbor)",
+        );
+        only(
+            "\nbogus = 1\n",
+            "t.toml:2: bogus: unknown field (expected one of underlay, fdb, vni, port)",
+        );
+        only(
+            "[fdb]\ncap = 1\n",
+            "t.toml:2: fdb.cap: unknown field (expected one of capacity, age_secs)",
+        );
+        only(
+            "[[vni]]\nid = 1\nflod = []\n",
+            "t.toml:3: vni[0].flod: unknown field (expected one of id, flood, learning)",
+        );
+        only(
+            "[[vni]]\nid = 1\n[[port]]\nname = \"a\"\nvni = 1\nmac = 1\n",
+            "t.toml:6: port[0].mac: unknown field (expected one of name, vni)",
+        );
+        only(
+            "[underlay]\nnext_hops = [\"02:00:00:00:00:01\"]\n[[underlay.neighbor]]\nip = \"10.0.0.1\"\nmac = \"02:00:00:00:00:02\"\nport = 1\n",
+            "t.toml:6: underlay.neighbor[0].port: unknown field (expected one of ip, mac)",
+        );
+    }
+
+    #[test]
+    fn wrong_types() {
+        only(
+            "[underlay]\nudp_port = \"4789\"\n",
+            "t.toml:2: underlay.udp_port: expected an integer, found a string",
+        );
+        only(
+            "[underlay]\nmtu = 1500.0\n",
+            "t.toml:2: underlay.mtu: expected an integer, found a float",
+        );
+        only(
+            "[underlay]\nvtep = 1\n",
+            "t.toml:2: underlay.vtep: expected a string, found an integer",
+        );
+        only(
+            "underlay = 3\n",
+            "t.toml:1: underlay: expected a table, found an integer",
+        );
+        only(
+            "[vni]\nid = 1\n",
+            "t.toml:1: vni: expected an array of tables ([[vni]]), found a table",
+        );
+        only(
+            "vni = [1]\n",
+            "t.toml:1: vni[0]: expected a table, found an integer",
+        );
+        only(
+            "[[vni]]\nid = 1\nflood = \"198.18.0.2\"\n",
+            "t.toml:3: vni[0].flood: expected an array, found a string",
+        );
+        only(
+            "[[vni]]\nid = 1\nlearning = \"yes\"\n",
+            "t.toml:3: vni[0].learning: expected a boolean, found a string",
+        );
+        only(
+            "[[vni]]\nid = 1\n[[port]]\nname = 5\nvni = 1\n",
+            "t.toml:4: port[0].name: expected a string, found an integer",
+        );
+        only(
+            "[underlay]\nnext_hops = [1]\n",
+            "t.toml:2: underlay.next_hops[0]: expected a string, found an integer",
+        );
+    }
+
+    #[test]
+    fn missing_required_fields() {
+        only(
+            "\n[[vni]]\nlearning = true\n",
+            "t.toml:2: vni[0]: missing field id",
+        );
+        let p = problems("[[port]]\n");
+        assert_eq!(
+            p,
+            vec![
+                "t.toml:1: port[0]: missing field name",
+                "t.toml:1: port[0]: missing field vni"
+            ]
+        );
+        only(
+            "[underlay]\nnext_hops = [\"02:00:00:00:00:01\"]\n[[underlay.neighbor]]\nip = \"10.0.0.1\"\n",
+            "t.toml:3: underlay.neighbor[0]: missing field mac",
+        );
+    }
+
+    #[test]
+    fn vni_id_range_and_duplicates() {
+        only(
+            "[[vni]]\nid = 0\n",
+            "t.toml:2: vni[0].id: 0 is out of range 1..=16777215 (a VXLAN network identifier is 24 bits)",
+        );
+        only(
+            "[[vni]]\nid = 16777216\n",
+            "t.toml:2: vni[0].id: 16777216 is out of range 1..=16777215 (a VXLAN network identifier is 24 bits)",
+        );
+        only(
+            "[[vni]]\nid = -5\n",
+            "t.toml:2: vni[0].id: -5 is out of range 1..=16777215 (a VXLAN network identifier is 24 bits)",
+        );
+        only(
+            "[[vni]]\nid = 100\n\n[[vni]]\nid = 200\n\n[[vni]]\n\nid = 100\n",
+            "t.toml:9: vni[2].id: duplicate vni id 100 (first defined at line 2)",
+        );
+    }
+
+    #[test]
+    fn flood_entries() {
+        let head = "[underlay]\nvtep = \"198.18.0.1\"\nnext_hops = [\"02:00:00:00:00:fe\"]\n[[vni]]\nid = 1\n";
+        // Line 6 holds the flood list.
+        let cases = [
+            (
+                r#"["198.18.0.2", "10.0.0.300"]"#,
+                r#"t.toml:6: vni[0].flood[1]: "10.0.0.300" is not an IPv4 address"#,
+            ),
+            (
+                r#"["0.0.0.0"]"#,
+                "t.toml:6: vni[0].flood[0]: 0.0.0.0 is the unspecified address (a remote VTEP must be a unicast address)",
+            ),
+            (
+                r#"["255.255.255.255"]"#,
+                "t.toml:6: vni[0].flood[0]: 255.255.255.255 is the broadcast address (a remote VTEP must be a unicast address)",
+            ),
+            (
+                r#"["239.1.1.1"]"#,
+                "t.toml:6: vni[0].flood[0]: 239.1.1.1 is a multicast address (a remote VTEP must be a unicast address)",
+            ),
+            (
+                r#"["127.0.0.2"]"#,
+                "t.toml:6: vni[0].flood[0]: 127.0.0.2 is a loopback address (a remote VTEP must be a unicast address)",
+            ),
+            (
+                r#"["198.18.0.2", "198.18.0.3", "198.18.0.2"]"#,
+                "t.toml:6: vni[0].flood[2]: duplicate flood entry 198.18.0.2 (also vni[0].flood[0])",
+            ),
+            (
+                r#"["198.18.0.1"]"#,
+                "t.toml:6: vni[0].flood[0]: 198.18.0.1 is this switch's own address (underlay.vtep)",
+            ),
+            (
+                r#"[3]"#,
+                "t.toml:6: vni[0].flood[0]: expected a string, found an integer",
+            ),
+        ];
+        for (flood, expected) in cases {
+            only(&format!("{head}flood = {flood}\n"), expected);
+        }
+    }
+
+    #[test]
+    fn flood_vteps_must_be_reachable() {
+        let text = r#"[underlay]
+vtep = "198.18.0.1"
+[[underlay.neighbor]]
+ip = "198.18.0.2"
+mac = "02:00:00:00:01:02"
+[[vni]]
+id = 100
+flood = ["198.18.0.2",
+         "198.18.0.3"]
+"#;
+        only(
+            text,
+            "t.toml:9: vni[0].flood[1]: remote VTEP 198.18.0.3 has no [[underlay.neighbor]] entry and underlay.next_hops is empty",
+        );
+        // A next hop makes any remote VTEP reachable.
+        let routed = text.replace(
+            "vtep = \"198.18.0.1\"\n",
+            "vtep = \"198.18.0.1\"\nnext_hops = [\"02:00:00:00:00:fe\"]\n",
+        );
+        let c = ok(&routed);
+        assert_eq!(c.vnis[0].flood, vec![IP2, IP3]);
+    }
+
+    #[test]
+    fn port_rules() {
+        let head = "[[vni]]\nid = 100\n[[port]]\n";
+        let bad_names = [
+            (r#""""#, "port name is empty"),
+            (
+                r#""abcdefghijklmnop""#,
+                r#""abcdefghijklmnop" is 16 bytes long; interface names are at most 15 bytes (IFNAMSIZ - 1)"#,
+            ),
+            (
+                r#""a/b""#,
+                r#""a/b" contains '/'; interface names cannot contain '/', ':' or whitespace"#,
+            ),
+            (
+                r#""a b""#,
+                r#""a b" contains ' '; interface names cannot contain '/', ':' or whitespace"#,
+            ),
+            (
+                r#""a\tb""#,
+                r#""a\tb" contains '\t'; interface names cannot contain '/', ':' or whitespace"#,
+            ),
+        ];
+        for (name, msg) in bad_names {
+            only(
+                &format!("{head}name = {name}\nvni = 100\n"),
+                &format!("t.toml:4: port[0].name: {msg}"),
+            );
+        }
+        // 15 bytes is fine.
+        let c = ok(&format!("{head}name = \"abcdefghijklmno\"\nvni = 100\n"));
+        assert_eq!(c.ports[0].name, "abcdefghijklmno");
+        only(
+            &format!("{head}name = \"c100\"\nvni = 100\n\n[[port]]\nname = \"c100\"\nvni = 100\n"),
+            r#"t.toml:8: port[1].name: duplicate port name "c100" (first defined at line 4)"#,
+        );
+        only(
+            &format!("{head}name = \"c100\"\nvni = 300\n"),
+            "t.toml:5: port[0].vni: vni 300 is not configured (no [[vni]] with id = 300)",
+        );
+        only(
+            &format!("{head}name = \"c100\"\nvni = 99999999999\n"),
+            "t.toml:5: port[0].vni: 99999999999 is out of range 1..=16777215 (a VXLAN network identifier is 24 bits)",
+        );
+    }
+
+    #[test]
+    fn underlay_scalar_ranges() {
+        only(
+            "[underlay]\nudp_port = 0\n",
+            "t.toml:2: underlay.udp_port: 0 is out of range 1..=65535",
+        );
+        only(
+            "[underlay]\nudp_port = 65536\n",
+            "t.toml:2: underlay.udp_port: 65536 is out of range 1..=65535",
+        );
+        only(
+            "[underlay]\nttl = 0\n",
+            "t.toml:2: underlay.ttl: 0 is out of range 1..=255",
+        );
+        only(
+            "[underlay]\nttl = 256\n",
+            "t.toml:2: underlay.ttl: 256 is out of range 1..=255",
+        );
+        let mtu_note = "(the switch's 4 KiB UMEM frames hold at most 3840 bytes of packet, which caps the uplink MTU at 3800)";
+        only(
+            "[underlay]\nmtu = 575\n",
+            &format!("t.toml:2: underlay.mtu: 575 is out of range 576..=3800 {mtu_note}"),
+        );
+        only(
+            "[underlay]\nmtu = 9000\n",
+            &format!("t.toml:2: underlay.mtu: 9000 is out of range 576..=3800 {mtu_note}"),
+        );
+        assert_eq!(ok("[underlay]\nmtu = 576\n").underlay.mtu, Some(576));
+        assert_eq!(ok("[underlay]\nmtu = 3800\n").underlay.mtu, Some(3800));
+        only(
+            "[underlay]\nvtep = \"224.0.0.1\"\n",
+            "t.toml:2: underlay.vtep: 224.0.0.1 is a multicast address (the local VTEP must be a unicast address)",
+        );
+        only(
+            "[underlay]\nvtep = \"198.18.0\"\n",
+            "t.toml:2: underlay.vtep: \"198.18.0\" is not an IPv4 address",
+        );
+    }
+
+    #[test]
+    fn src_port_range_rules() {
+        let note = "(ports below 1024 are reserved)";
+        only(
+            "[underlay]\nsrc_port_range = [1000, 2000]\n",
+            &format!(
+                "t.toml:2: underlay.src_port_range[0]: 1000 is out of range 1024..=65535 {note}"
+            ),
+        );
+        only(
+            "[underlay]\nsrc_port_range = [1024, 70000]\n",
+            &format!(
+                "t.toml:2: underlay.src_port_range[1]: 70000 is out of range 1024..=65535 {note}"
+            ),
+        );
+        only(
+            "[underlay]\nsrc_port_range = [60000, 50000]\n",
+            "t.toml:2: underlay.src_port_range: min 60000 is greater than max 50000",
+        );
+        only(
+            "[underlay]\nsrc_port_range = [50000]\n",
+            "t.toml:2: underlay.src_port_range: expected two numbers [min, max], found 1 values",
+        );
+        only(
+            "[underlay]\nsrc_port_range = 50000\n",
+            "t.toml:2: underlay.src_port_range: expected an array, found an integer",
+        );
+        only(
+            "[underlay]\nsrc_port_range = [\"a\", 2000]\n",
+            "t.toml:2: underlay.src_port_range[0]: expected an integer, found a string",
+        );
+        let c = ok("[underlay]\nsrc_port_range = [1024, 1024]\n");
+        assert_eq!(
+            (c.underlay.src_port_min, c.underlay.src_port_max),
+            (1024, 1024)
+        );
+    }
+
+    #[test]
+    fn mac_rules() {
+        only(
+            "[underlay]\nnext_hops = [\"02:00:00:00:00:fe\",\n  \"zz:00:00:00:00:fe\"]\n",
+            r#"t.toml:3: underlay.next_hops[1]: "zz:00:00:00:00:fe" is not a MAC address (expected six hex octets such as 02:00:00:00:00:fe)"#,
+        );
+        only(
+            "[underlay]\nnext_hops = [\"01:00:5e:00:00:01\"]\n",
+            "t.toml:2: underlay.next_hops[0]: 01:00:5e:00:00:01 is a multicast MAC address (low bit of the first octet is set); a next hop needs a unicast MAC",
+        );
+        only(
+            "[underlay]\nnext_hops = [\"00-00-00-00-00-00\"]\n",
+            "t.toml:2: underlay.next_hops[0]: 00:00:00:00:00:00 is the all-zero MAC address; a next hop needs a unicast MAC",
+        );
+        only(
+            "[underlay]\nnext_hops = [\"02:00:00:00:00:01\", \"02:00:00:00:00:01\"]\n",
+            "t.toml:2: underlay.next_hops[1]: duplicate next hop 02:00:00:00:00:01 (also underlay.next_hops[0])",
+        );
+        only(
+            "[[underlay.neighbor]]\nip = \"10.0.0.2\"\nmac = \"ff:ff:ff:ff:ff:ff\"\n",
+            "t.toml:3: underlay.neighbor[0].mac: ff:ff:ff:ff:ff:ff is a multicast MAC address (low bit of the first octet is set); a neighbor needs a unicast MAC",
+        );
+    }
+
+    #[test]
+    fn neighbor_ip_rules() {
+        let n = |ip: &str| {
+            format!("[[underlay.neighbor]]\nip = \"{ip}\"\nmac = \"02:00:00:00:00:02\"\n")
+        };
+        only(
+            &n("10.0.0.256"),
+            r#"t.toml:2: underlay.neighbor[0].ip: "10.0.0.256" is not an IPv4 address"#,
+        );
+        only(
+            &n("255.255.255.255"),
+            "t.toml:2: underlay.neighbor[0].ip: 255.255.255.255 is the broadcast address (a neighbor must be a unicast address)",
+        );
+        only(
+            &n("127.0.0.1"),
+            "t.toml:2: underlay.neighbor[0].ip: 127.0.0.1 is a loopback address (a neighbor must be a unicast address)",
+        );
+        only(
+            &format!("{}\n{}", n("10.0.0.2"), n("10.0.0.2")),
+            "t.toml:6: underlay.neighbor[1].ip: duplicate neighbor 10.0.0.2 (first defined at line 2)",
+        );
+        only(
+            &format!("[underlay]\nvtep = \"10.0.0.2\"\n{}", n("10.0.0.2")),
+            "t.toml:4: underlay.neighbor[0].ip: 10.0.0.2 is this switch's own address (underlay.vtep)",
+        );
+    }
+
+    #[test]
+    fn fdb_ranges() {
+        only(
+            "[fdb]\ncapacity = 0\n",
+            "t.toml:2: fdb.capacity: 0 is out of range 1..=16777216",
+        );
+        only(
+            "[fdb]\ncapacity = 16777217\n",
+            "t.toml:2: fdb.capacity: 16777217 is out of range 1..=16777216",
+        );
+        only(
+            "[fdb]\nage_secs = 0\n",
+            "t.toml:2: fdb.age_secs: 0 is out of range 1..=2592000 (at most 30 days)",
+        );
+        only(
+            "[fdb]\nage_secs = 2592001\n",
+            "t.toml:2: fdb.age_secs: 2592001 is out of range 1..=2592000 (at most 30 days)",
+        );
+        let c = ok("[fdb]\ncapacity = 16777216\nage_secs = 2592000\n");
+        assert_eq!(
+            c.fdb,
+            FdbSettings {
+                capacity: 16_777_216,
+                age_secs: 2_592_000
+            }
+        );
+    }
+
+    #[test]
+    fn huge_integers_do_not_panic() {
+        for v in [
+            "9223372036854775807",
+            "-9223372036854775808",
+            "99999999999999999999999999999999999999999999",
+            "0xffffffffffffffff",
+        ] {
+            let p = problems(&format!("[underlay]\nttl = {v}\n"));
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert!(p[0].starts_with("t.toml:2: underlay.ttl: "), "{p:?}");
+            assert!(p[0].ends_with(" is out of range 1..=255"), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn several_problems_at_once() {
+        let text = r#"[underlay]
+vtep = "198.18.0.1"
+udp_port = 0
+mtu = 9000
+colour = "blue"
+
+[fdb]
+capacity = 0
+
+[[vni]]
+id = 100
+flood = ["198.18.0.9"]
+
+[[vni]]
+id = 100
+
+[[port]]
+name = "this-name-is-too-long"
+vni = 7
+"#;
+        let p = problems(text);
+        assert_eq!(p.len(), 8, "{p:#?}");
+        let lines: Vec<&str> = p
+            .iter()
+            .map(|s| s.split(": ").next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "t.toml:3",
+                "t.toml:4",
+                "t.toml:5",
+                "t.toml:8",
+                "t.toml:12",
+                "t.toml:15",
+                "t.toml:18",
+                "t.toml:19"
+            ]
+        );
+        assert!(p[6].contains("port[0].name: \"this-name-is-too-long\" is 21 bytes long"));
+        assert!(p[5].contains("vni[1].id: duplicate vni id 100 (first defined at line 11)"));
+        // Display joins them one per line.
+        let e = Config::parse(text, "t.toml").unwrap_err();
+        assert_eq!(e.to_string(), p.join("\n"));
+    }
+
+    #[test]
+    fn load_reads_files_and_reports_io_errors() {
+        let dir = std::env::temp_dir().join(format!("vxswitch-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(&good, FULL).unwrap();
+        assert_eq!(Config::load(&good).unwrap(), ok(FULL));
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[fdb]\n\ncapacity = 0\n").unwrap();
+        let e = Config::load(&bad).unwrap_err();
+        assert_eq!(
+            e.problems,
+            vec![format!(
+                "{}:3: fdb.capacity: 0 is out of range 1..=16777216",
+                bad.display()
+            )]
+        );
+        let missing = dir.join("missing.toml");
+        let e = Config::load(&missing).unwrap_err();
+        assert_eq!(e.problems.len(), 1);
+        assert!(
+            e.problems[0].starts_with(&format!("{}: cannot read: ", missing.display())),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn round_trip_full_and_default() {
+        for c in [ok(FULL), Config::default()] {
+            let text = c.to_toml();
+            assert_eq!(ok(&text), c, "{text}");
+        }
+    }
+
+    /// Tiny deterministic generator (xorshift64*) for the property-style loop.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        /// Uniform-ish in `lo..=hi`.
+        fn range(&mut self, lo: u64, hi: u64) -> u64 {
+            lo + self.next() % (hi - lo + 1)
+        }
+        fn coin(&mut self) -> bool {
+            self.next() & 1 == 1
+        }
+    }
+
+    fn random_config(rng: &mut Rng) -> Config {
+        let mut c = Config::default();
+        let u = &mut c.underlay;
+        if rng.coin() {
+            u.vtep = Some(Ipv4Addr::new(198, 18, 0, rng.range(1, 254) as u8));
+        }
+        u.udp_port = rng.range(1, 65535) as u16;
+        if rng.coin() {
+            u.mtu = Some(rng.range(576, 3800) as u16);
+        }
+        u.ttl = rng.range(1, 255) as u8;
+        u.src_port_min = rng.range(1024, 65535) as u16;
+        u.src_port_max = rng.range(u64::from(u.src_port_min), 65535) as u16;
+        for i in 0..rng.range(0, 3) {
+            let b = rng.next().to_be_bytes();
+            u.next_hops
+                .push([(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], i as u8]);
+        }
+        for i in 0..rng.range(0, 3) {
+            let b = rng.next().to_be_bytes();
+            u.neighbors.push(Neighbor {
+                ip: Ipv4Addr::new(10, 0, 0, i as u8 + 1),
+                mac: [(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], b[5]],
+            });
+        }
+        c.fdb.capacity = rng.range(1, 1 << 24) as u32;
+        c.fdb.age_secs = rng.range(1, 86_400 * 30) as u32;
+        for i in 0..rng.range(0, 4) {
+            let mut flood: Vec<Ipv4Addr> = c
+                .underlay
+                .neighbors
+                .iter()
+                .filter(|_| rng.coin())
+                .map(|n| n.ip)
+                .collect();
+            if !c.underlay.next_hops.is_empty() && rng.coin() {
+                flood.push(Ipv4Addr::new(203, 0, 113, rng.range(1, 254) as u8));
+            }
+            c.vnis.push(VniConfig {
+                id: (i * 4_000_000 + rng.range(1, 3_999_999)) as u32,
+                flood,
+                learning: rng.coin(),
+            });
+        }
+        if !c.vnis.is_empty() {
+            let odd = ["\"q\"", "back\\slash", "ü-port", "x'y"];
+            for i in 0..rng.range(0, 4) {
+                let name = if rng.coin() {
+                    format!("p{i}{}", odd[rng.range(0, 3) as usize])
+                } else {
+                    format!("c{i}")
+                };
+                let vni = c.vnis[rng.range(0, c.vnis.len() as u64 - 1) as usize].id;
+                c.ports.push(PortConfig { name, vni });
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn round_trip_random_configs() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..500 {
+            let c = random_config(&mut rng);
+            let text = c.to_toml();
+            let back = Config::parse(&text, "gen.toml")
+                .unwrap_or_else(|e| panic!("generated config rejected:\n{e}\n---\n{text}"));
+            assert_eq!(back, c, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_neighbor_mac_does_not_cascade() {
+        only(
+            "[[underlay.neighbor]]\nip = \"10.0.0.2\"\nmac = \"02:00\"\n[[vni]]\nid = 1\nflood = [\"10.0.0.2\"]\n",
+            r#"t.toml:3: underlay.neighbor[0].mac: "02:00" is not a MAC address (expected six hex octets such as 02:00:00:00:00:fe)"#,
+        );
+    }
+
+    #[test]
+    fn readme_example_is_valid() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/README.md"));
+        let start = readme
+            .find("## Annotated example")
+            .expect("example section");
+        let body = &readme[start..];
+        let body = &body[body.find("```toml").expect("toml fence") + "```toml".len()..];
+        let example = &body[..body.find("```").expect("closing fence")];
+        let c = ok(example);
+        assert_eq!(c.vnis.len(), 2);
+        assert_eq!(c.ports.len(), 2);
+        assert_eq!(c.underlay.next_hops, vec![[2, 0, 0, 0, 0, 0xfe]]);
+    }
+
+    #[test]
+    fn repo_configs_are_valid() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs");
+        let mut checked = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(Config::parse(&c.to_toml(), "rt").unwrap(), c);
+                checked.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+        checked.sort();
+        for name in [
+            "host-a.toml",
+            "host-b.toml",
+            "host-a-3.toml",
+            "host-b-3.toml",
+            "host-c-3.toml",
+        ] {
+            assert!(
+                checked.iter().any(|c| c == name),
+                "{name} missing from {checked:?}"
+            );
+        }
+        let a = Config::load(Path::new(&format!("{dir}/host-a.toml"))).unwrap();
+        assert_eq!(a.underlay.vtep, Some(IP1));
+        assert_eq!(a.underlay.mtu, Some(1500));
+        assert_eq!(
+            a.underlay.neighbors,
+            vec![Neighbor {
+                ip: IP2,
+                mac: [2, 0, 0, 0, 1, 2]
+            }]
+        );
+        let ids: Vec<(u32, Vec<Ipv4Addr>)> =
+            a.vnis.iter().map(|v| (v.id, v.flood.clone())).collect();
+        assert_eq!(ids, vec![(100, vec![IP2]), (200, vec![IP2])]);
+        let ports: Vec<(&str, u32)> = a.ports.iter().map(|p| (p.name.as_str(), p.vni)).collect();
+        assert_eq!(ports, vec![("c100", 100), ("c200", 200)]);
+        let a3 = Config::load(Path::new(&format!("{dir}/host-a-3.toml"))).unwrap();
+        assert_eq!(a3.fdb.age_secs, 5);
+        assert_eq!(a3.vnis[0].flood, vec![IP2, IP3]);
+    }
+}

@@ -1,0 +1,371 @@
+//! The control thread: serves vxctl over a Unix socket (mio, many clients,
+//! JSON lines with a size limit), ages the FDB and sums the workers' counters.
+//!
+//! It owns everything slow; workers never wait on it. A slow or silent client
+//! holds only its own buffer: reads and writes are non-blocking.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{UnixListener, UnixStream};
+use mio::{Events, Interest, Poll, Token};
+use vxctl::{
+    FdbEntry, PortStats, Reply, Request, Stats, VtepStats, WorkerStats, MAX_REQUEST_BYTES,
+};
+
+use crate::config::format_mac;
+use crate::fdb::Dest;
+use crate::port::FrameAccounting;
+use crate::stats::{Counters, Drop as DropReason, Event};
+use crate::Shared;
+
+/// What a worker publishes for the control thread.
+pub struct WorkerInfo {
+    pub core: usize,
+    pub counters: Counters,
+    frames: [AtomicUsize; 4],
+}
+
+impl WorkerInfo {
+    pub fn new(core: usize) -> WorkerInfo {
+        WorkerInfo {
+            core,
+            counters: Counters::default(),
+            frames: Default::default(),
+        }
+    }
+    /// Called by the worker once per batch.
+    #[inline]
+    pub fn publish(&self, f: FrameAccounting) {
+        for (slot, v) in self
+            .frames
+            .iter()
+            .zip([f.total, f.free, f.in_fill, f.in_tx])
+        {
+            slot.store(v, Ordering::Relaxed);
+        }
+    }
+    fn frames(&self) -> [u64; 4] {
+        self.frames
+            .each_ref()
+            .map(|a| a.load(Ordering::Relaxed) as u64)
+    }
+}
+
+/// Creates the socket's directory (0700) and binds the socket (0600),
+/// replacing a stale socket file left by a switch that died.
+pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() && !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                "another switch is listening on it",
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let l = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(l)
+}
+
+struct Client {
+    stream: UnixStream,
+    inbuf: Vec<u8>,
+    outbuf: Vec<u8>,
+    closing: bool,
+}
+
+/// Everything the server reads to answer.
+pub struct Control {
+    pub shared: Arc<Shared>,
+    pub workers: Vec<Arc<WorkerInfo>>,
+    pub backend: &'static str,
+}
+
+const LISTENER: Token = Token(0);
+
+impl Control {
+    /// Serves until `stop` is set. Ages the FDB once a second.
+    pub fn serve(&self, listener: UnixListener, stop: &AtomicBool) -> io::Result<()> {
+        let mut poll = Poll::new()?;
+        let mut listener = listener;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut events = Events::with_capacity(64);
+        let mut clients: HashMap<Token, Client> = HashMap::new();
+        let mut next = 1usize;
+        let mut last_age = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            match poll.poll(&mut events, Some(Duration::from_millis(100))) {
+                Ok(()) => {}
+                // A signal (SIGTERM sets `stop`) interrupts the wait: look at `stop` again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            for ev in events.iter() {
+                if ev.token() == LISTENER {
+                    loop {
+                        match listener.accept() {
+                            Ok((mut stream, _)) => {
+                                let t = Token(next);
+                                next += 1;
+                                poll.registry().register(
+                                    &mut stream,
+                                    t,
+                                    Interest::READABLE | Interest::WRITABLE,
+                                )?;
+                                let mut c = Client {
+                                    stream,
+                                    inbuf: Vec::new(),
+                                    outbuf: Vec::new(),
+                                    closing: false,
+                                };
+                                if let Err(msg) = check_peer(&c.stream) {
+                                    queue(&mut c, &Reply::err(msg));
+                                    c.closing = true;
+                                }
+                                clients.insert(t, c);
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    continue;
+                }
+                let t = ev.token();
+                let Some(c) = clients.get_mut(&t) else {
+                    continue;
+                };
+                let gone = self.service(c);
+                if gone {
+                    if let Some(mut c) = clients.remove(&t) {
+                        let _ = poll.registry().deregister(&mut c.stream);
+                    }
+                }
+            }
+            if last_age.elapsed() >= Duration::from_secs(1) {
+                last_age = Instant::now();
+                let st = self.shared.state.load();
+                self.shared
+                    .fdb
+                    .age(self.shared.now_secs(), st.fdb_age_secs, |_, _| false);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads requests and writes replies; true when the client is done.
+    fn service(&self, c: &mut Client) -> bool {
+        let mut buf = [0u8; 4096];
+        while !c.closing {
+            match c.stream.read(&mut buf) {
+                Ok(0) => {
+                    c.closing = true;
+                }
+                Ok(n) => {
+                    c.inbuf.extend_from_slice(&buf[..n]);
+                    while let Some(pos) = c.inbuf.iter().position(|&b| b == b'\n') {
+                        let line: Vec<u8> = c.inbuf.drain(..=pos).collect();
+                        let reply = self.handle(&line[..line.len() - 1]);
+                        queue(c, &reply);
+                    }
+                    if c.inbuf.len() > MAX_REQUEST_BYTES {
+                        queue(
+                            c,
+                            &Reply::err(format!("request longer than {MAX_REQUEST_BYTES} bytes")),
+                        );
+                        c.closing = true;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => return true,
+            }
+        }
+        while !c.outbuf.is_empty() {
+            match c.stream.write(&c.outbuf) {
+                Ok(n) => {
+                    c.outbuf.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(_) => return true,
+            }
+        }
+        c.closing
+    }
+
+    fn handle(&self, line: &[u8]) -> Reply {
+        let req: Request = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => return Reply::err(format!("bad request: {e}")),
+        };
+        match req {
+            Request::Stats {} => Reply::ok(self.stats()),
+            Request::FdbShow { vni } => Reply::ok(self.fdb_show(vni)),
+            Request::Version {} => Reply::ok(env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    /// Sums every worker's counters.
+    pub fn stats(&self) -> Stats {
+        let st = self.shared.state.load();
+        let sum =
+            |f: &dyn Fn(&Counters) -> u64| self.workers.iter().map(|w| f(&w.counters)).sum::<u64>();
+        let mut counters = std::collections::BTreeMap::new();
+        for &d in DropReason::ALL {
+            counters.insert(d.name().to_string(), sum(&|c| c.drops(d)));
+        }
+        for &e in Event::ALL {
+            counters.insert(e.name().to_string(), sum(&|c| c.events(e)));
+        }
+        let ports = st
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let v = |k: usize| sum(&|c| c.port(i)[k]);
+                PortStats {
+                    name: p.name.clone(),
+                    vni: p.bd.map(|b| st.bds[usize::from(b)].vni),
+                    rx_packets: v(0),
+                    rx_bytes: v(1),
+                    tx_packets: v(2),
+                    tx_bytes: v(3),
+                }
+            })
+            .collect();
+        let vteps = st
+            .vteps
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let v = |k: usize| sum(&|c| c.vtep(i)[k]);
+                VtepStats {
+                    ip: t.ip.to_string(),
+                    tx_packets: v(0),
+                    tx_bytes: v(1),
+                    rx_packets: v(2),
+                }
+            })
+            .collect();
+        let workers = self
+            .workers
+            .iter()
+            .map(|w| {
+                let [total, free, in_fill, in_tx] = w.frames();
+                WorkerStats {
+                    core: w.core,
+                    frames_total: total,
+                    frames_free: free,
+                    frames_in_fill: in_fill,
+                    frames_in_tx: in_tx,
+                }
+            })
+            .collect();
+        Stats {
+            uplink: st.ports[0].name.clone(),
+            backend: self.backend.to_string(),
+            vtep: st.vtep_ip.to_string(),
+            udp_port: st.udp_port,
+            uplink_mtu: st.uplink_mtu,
+            overlay_mtu: st.overlay_mtu(),
+            fdb_entries: self.shared.fdb.len() as u64,
+            fdb_capacity: self.shared.fdb.capacity() as u64,
+            counters,
+            ports,
+            vteps,
+            workers,
+        }
+    }
+
+    fn fdb_show(&self, vni: Option<u32>) -> Vec<FdbEntry> {
+        let st = self.shared.state.load();
+        let mut out: Vec<FdbEntry> = self
+            .shared
+            .fdb
+            .entries(self.shared.now_secs())
+            .into_iter()
+            .filter_map(|e| {
+                let bd = st.bds.get(usize::from(e.bd))?;
+                if vni.is_some_and(|v| v != bd.vni) {
+                    return None;
+                }
+                let dest = match e.dest {
+                    Dest::Port(p) => format!("port {}", st.ports.get(usize::from(p))?.name),
+                    Dest::Vtep(v) => format!("vtep {}", st.vteps.get(usize::from(v))?.ip),
+                };
+                Some(FdbEntry {
+                    vni: bd.vni,
+                    mac: format_mac(&e.mac),
+                    dest,
+                    is_static: e.is_static,
+                    age_secs: e.age_secs,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.vni, &a.mac).cmp(&(b.vni, &b.mac)));
+        out
+    }
+}
+
+fn queue(c: &mut Client, r: &Reply) {
+    let mut s = serde_json::to_vec(r).expect("replies serialise");
+    s.push(b'\n');
+    c.outbuf.extend_from_slice(&s);
+}
+
+/// Root, or the switch's own user, may control it.
+fn check_peer(s: &UnixStream) -> Result<(), String> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `cred`, a live ucred.
+    let r = unsafe {
+        libc::getsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            &mut cred as *mut libc::ucred as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err("cannot read the peer's credentials".into());
+    }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if cred.uid == 0 || cred.uid == me {
+        Ok(())
+    } else {
+        Err(format!(
+            "permission denied: uid {} may not control this switch",
+            cred.uid
+        ))
+    }
+}
+
+/// Removes the socket file on drop.
+pub struct SocketFile(pub PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,182 @@
+//! What the switch reads from the host at start: interfaces (MAC, IPv4
+//! address, MTU, queue count) and the CPU cores it may pin to.
+
+use std::collections::BTreeSet;
+use std::fs;
+
+use crate::state::UplinkInfo;
+
+/// A start-up problem with the host, named for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// No such network interface (in this network namespace).
+    #[error("interface {0} does not exist (see `ip link`)")]
+    NoInterface(String),
+    /// `--cores` did not parse.
+    #[error("--cores {0:?}: {1}")]
+    BadCoreList(String, String),
+    /// `--cores` names a core this process may not run on.
+    #[error("--cores: core {core} is not available: this process may run on cores {available}")]
+    NoSuchCore { core: usize, available: String },
+    /// An interface has fewer queues than workers.
+    #[error("{port} has {queues} queue(s) but --cores lists {workers} workers: each worker needs its own queue on every port (create veths with numrxqueues/numtxqueues, or list fewer cores)")]
+    TooFewQueues {
+        port: String,
+        queues: usize,
+        workers: usize,
+    },
+}
+
+/// Reads an interface's MAC, first IPv4 address and MTU.
+pub fn uplink_info(name: &str) -> Result<UplinkInfo, HostError> {
+    let iface = pnet_datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == name)
+        .ok_or_else(|| HostError::NoInterface(name.to_string()))?;
+    let ipv4 = iface.ips.iter().find_map(|n| match n.ip() {
+        std::net::IpAddr::V4(a) => Some(a),
+        _ => None,
+    });
+    let mac = iface.mac.map(|m| m.octets()).unwrap_or([0; 6]);
+    let mtu = fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1500);
+    Ok(UplinkInfo {
+        name: name.to_string(),
+        mac,
+        ipv4,
+        mtu,
+    })
+}
+
+/// Fails unless `name` is an interface in this namespace.
+pub fn require_interface(name: &str) -> Result<(), HostError> {
+    if fs::metadata(format!("/sys/class/net/{name}")).is_ok() {
+        Ok(())
+    } else {
+        Err(HostError::NoInterface(name.to_string()))
+    }
+}
+
+/// The number of queues usable by AF_XDP (the smaller of RX and TX).
+pub fn queue_count(name: &str) -> usize {
+    let count = |prefix: &str| {
+        fs::read_dir(format!("/sys/class/net/{name}/queues"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                    .count()
+            })
+            .unwrap_or(1)
+    };
+    count("rx-").min(count("tx-")).max(1)
+}
+
+/// Parses a core list such as `0`, `2,3` or `2-5,7` and checks every core is
+/// one this process may run on. Order is kept; duplicates are refused.
+pub fn parse_cores(spec: &str) -> Result<Vec<usize>, HostError> {
+    let bad = |why: &str| HostError::BadCoreList(spec.to_string(), why.to_string());
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for part in spec.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err(bad("empty entry"));
+        }
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (part, part),
+        };
+        let lo: usize = lo
+            .parse()
+            .map_err(|_| bad(&format!("{lo:?} is not a core number")))?;
+        let hi: usize = hi
+            .parse()
+            .map_err(|_| bad(&format!("{hi:?} is not a core number")))?;
+        if hi < lo {
+            return Err(bad(&format!("range {part} runs backwards")));
+        }
+        for c in lo..=hi {
+            if !seen.insert(c) {
+                return Err(bad(&format!("core {c} is listed twice")));
+            }
+            out.push(c);
+        }
+    }
+    let available: BTreeSet<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    if let Some(&core) = out.iter().find(|c| !available.contains(c)) {
+        return Err(HostError::NoSuchCore {
+            core,
+            available: format_cores(&available),
+        });
+    }
+    Ok(out)
+}
+
+fn format_cores(set: &BTreeSet<usize>) -> String {
+    let v: Vec<usize> = set.iter().copied().collect();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
+            j += 1;
+        }
+        parts.push(if i == j {
+            v[i].to_string()
+        } else {
+            format!("{}-{}", v[i], v[j])
+        });
+        i = j + 1;
+    }
+    if parts.is_empty() {
+        "(none)".into()
+    } else {
+        parts.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_lists() {
+        assert_eq!(parse_cores("0").unwrap(), vec![0]);
+        assert!(matches!(
+            parse_cores("0,0"),
+            Err(HostError::BadCoreList(..))
+        ));
+        assert!(matches!(
+            parse_cores("1-0"),
+            Err(HostError::BadCoreList(..))
+        ));
+        assert!(matches!(parse_cores("x"), Err(HostError::BadCoreList(..))));
+        assert!(matches!(parse_cores(""), Err(HostError::BadCoreList(..))));
+        let e = parse_cores("0,4096").unwrap_err().to_string();
+        assert!(e.contains("core 4096 is not available"), "{e}");
+        let n = core_affinity::get_core_ids().unwrap().len();
+        if n >= 2 {
+            assert_eq!(parse_cores("0-1").unwrap(), vec![0, 1]);
+        }
+    }
+
+    #[test]
+    fn core_ranges_format() {
+        let s: BTreeSet<usize> = [0, 1, 2, 5, 7, 8].into_iter().collect();
+        assert_eq!(format_cores(&s), "0-2,5,7-8");
+    }
+
+    #[test]
+    fn missing_interface_named() {
+        let e = uplink_info("nosuchif0").unwrap_err().to_string();
+        assert_eq!(e, "interface nosuchif0 does not exist (see `ip link`)");
+        let lo = uplink_info("lo").unwrap();
+        assert_eq!(lo.ipv4, Some(std::net::Ipv4Addr::LOCALHOST));
+    }
+}

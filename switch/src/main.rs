@@ -1,0 +1,247 @@
+//! vxswitch: one process per uplink NIC. Parses the command line and the
+//! config, checks the host, builds the first running state, opens the ports
+//! on pinned workers, then serves the control socket until SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use vxswitch::config::Config;
+use vxswitch::control::{self, Control, SocketFile, WorkerInfo};
+use vxswitch::port::packet::PacketBackend;
+use vxswitch::port::xdp::{XdpBackend, XdpMode};
+use vxswitch::port::Backend;
+use vxswitch::state::State;
+use vxswitch::worker::{self, Idle};
+use vxswitch::{fdb::Fdb, host, Shared};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendKind {
+    /// AF_XDP sockets (xsk-rs): the fast path.
+    Xdp,
+    /// AF_PACKET sockets (pnet): for hosts without AF_XDP; one worker.
+    Packet,
+}
+
+/// Userspace VXLAN overlay switch on AF_XDP.
+#[derive(Parser, Debug)]
+#[command(name = "vxswitch", version)]
+struct Cli {
+    /// The NIC facing the underlay.
+    #[arg(long, required_unless_present = "check_config")]
+    uplink: Option<String>,
+    /// Cores to run one pinned worker on each: `0`, `2,3`, `2-5`.
+    #[arg(long, required_unless_present = "check_config")]
+    cores: Option<String>,
+    /// Start-up configuration (TOML; see configs/README.md).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Control socket [default: /run/vxswitch/<uplink>.sock].
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// Port backend.
+    #[arg(long, value_enum, default_value_t = BackendKind::Xdp)]
+    backend: BackendKind,
+    /// How AF_XDP attaches: auto, generic (SKB, copy), native (driver), zerocopy.
+    #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
+    xdp_mode: XdpMode,
+    /// Spin when idle instead of napping (lowest latency, a full core per worker).
+    #[arg(long)]
+    busy_poll: bool,
+    /// Validate a config file and exit; touches no interface.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["uplink", "cores", "config"])]
+    check_config: Option<PathBuf>,
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("vxswitch: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    if let Some(path) = &cli.check_config {
+        Config::load(path).map_err(|e| anyhow!("{e}"))?;
+        println!("{}: ok", path.display());
+        return Ok(());
+    }
+    let uplink = cli.uplink.clone().expect("clap requires --uplink");
+    let cores = host::parse_cores(cli.cores.as_deref().expect("clap requires --cores"))?;
+    let config = match &cli.config {
+        Some(p) => Config::load(p).map_err(|e| anyhow!("{e}"))?,
+        None => Config::default(),
+    };
+    let info = host::uplink_info(&uplink)?;
+    let mut port_names = vec![uplink.clone()];
+    for p in &config.ports {
+        host::require_interface(&p.name)
+            .with_context(|| format!("access port {} in the config", p.name))?;
+        port_names.push(p.name.clone());
+    }
+    if cli.backend == BackendKind::Packet && cores.len() > 1 {
+        bail!("--backend packet runs one worker: list one core in --cores");
+    }
+    if cli.backend == BackendKind::Xdp {
+        for p in &port_names {
+            let q = host::queue_count(p);
+            if q < cores.len() {
+                return Err(host::HostError::TooFewQueues {
+                    port: p.clone(),
+                    queues: q,
+                    workers: cores.len(),
+                }
+                .into());
+            }
+        }
+    }
+    // With AF_XDP the switch takes the uplink's frames from the kernel, so it
+    // answers ARP for its VTEP address itself.
+    let state = State::build(&config, &info, cli.backend == BackendKind::Xdp)?;
+    let fdb = Fdb::new(config.fdb.capacity as usize);
+    let shared = Arc::new(Shared::new(state, fdb));
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    let socket_path = cli
+        .socket
+        .clone()
+        .unwrap_or_else(|| vxctl::default_socket(&uplink));
+    let listener = control::bind(&socket_path)
+        .with_context(|| format!("binding the control socket {}", socket_path.display()))?;
+    let _socket_file = SocketFile(socket_path.clone());
+
+    // A bound UDP socket on the VTEP port keeps the kernel from answering our
+    // VXLAN traffic with ICMP port unreachable while AF_PACKET only taps it.
+    let _udp_guard = if cli.backend == BackendKind::Packet {
+        let st = shared.state.load();
+        Some(
+            std::net::UdpSocket::bind((st.vtep_ip, st.udp_port)).with_context(|| {
+                format!(
+                    "binding UDP {}:{} (is the kernel's vxlan device or another switch using it?)",
+                    st.vtep_ip, st.udp_port
+                )
+            })?,
+        )
+    } else {
+        None
+    };
+
+    vxswitch::port::xdp::quiet_libraries();
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    let mut handles = Vec::new();
+    let mut infos = Vec::new();
+    for (queue, &core) in cores.iter().enumerate() {
+        let info = Arc::new(WorkerInfo::new(core));
+        infos.push(info.clone());
+        let (shared, stop, ready, names) = (
+            shared.clone(),
+            stop.clone(),
+            ready_tx.clone(),
+            port_names.clone(),
+        );
+        let (backend, mode, idle) = (
+            cli.backend,
+            cli.xdp_mode,
+            if cli.busy_poll {
+                Idle::Busy
+            } else {
+                Idle::Adaptive
+            },
+        );
+        let h = std::thread::Builder::new()
+            .name(format!("vxswitch-w{queue}"))
+            .spawn(move || {
+                if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+                    let _ =
+                        ready.send(Err(format!("pinning worker {queue} to core {core} failed")));
+                    return;
+                }
+                match backend {
+                    BackendKind::Xdp => match XdpBackend::open(&names, queue as u32, mode) {
+                        Ok(mut b) => {
+                            let _ = ready.send(Ok(()));
+                            drive(&mut b, &shared, &info, &stop, idle);
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e.to_string()));
+                        }
+                    },
+                    BackendKind::Packet => match PacketBackend::open(&names) {
+                        Ok(mut b) => {
+                            let _ = ready.send(Ok(()));
+                            drive(&mut b, &shared, &info, &stop, idle);
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
+                    },
+                }
+            })
+            .context("spawning a worker thread")?;
+        handles.push(h);
+    }
+    drop(ready_tx);
+    let mut failure = None;
+    for _ in 0..cores.len() {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                failure.get_or_insert(e);
+            }
+            Err(_) => {
+                failure.get_or_insert("a worker exited during start-up".into());
+            }
+        }
+    }
+    if let Some(e) = failure {
+        stop.store(true, Ordering::Relaxed);
+        for h in handles {
+            let _ = h.join();
+        }
+        bail!("{e}");
+    }
+    {
+        let st = shared.state.load();
+        eprintln!(
+            "vxswitch: running on {} ({} backend, vtep {}:{}, mtu {} / overlay {}), {} worker(s) on cores {:?}, control socket {}",
+            uplink,
+            match cli.backend {
+                BackendKind::Xdp => "xdp",
+                BackendKind::Packet => "packet",
+            },
+            st.vtep_ip,
+            st.udp_port,
+            st.uplink_mtu,
+            st.overlay_mtu(),
+            cores.len(),
+            cores,
+            socket_path.display()
+        );
+    }
+    let ctl = Control {
+        shared: shared.clone(),
+        workers: infos,
+        backend: match cli.backend {
+            BackendKind::Xdp => "xdp",
+            BackendKind::Packet => "packet",
+        },
+    };
+    let served = ctl.serve(listener, &stop);
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    served.context("serving the control socket")?;
+    eprintln!("vxswitch: stopped");
+    Ok(())
+}
+
+fn drive<B: Backend>(b: &mut B, shared: &Shared, info: &WorkerInfo, stop: &AtomicBool, idle: Idle) {
+    worker::run(b, shared, &info.counters, stop, idle, |b| {
+        info.publish(b.frames())
+    });
+}

@@ -1,0 +1,128 @@
+//! Frames from the uplink: validate the outer headers, decapsulate in place,
+//! learn the inner source behind the sending VTEP, look up the destination.
+//!
+//! Checks, in order, each with its own drop reason: Ethernet length, IPv4
+//! (version, header length, total length, checksum), our VTEP address, not a
+//! fragment, UDP, our port, VXLAN flags (I set, reserved clear), a known VNI,
+//! an inner frame at least an Ethernet header long with a unicast source.
+//! ARP requests for our VTEP address are answered in place when the state
+//! says the switch owns the uplink.
+
+use super::access::count_learn;
+use super::Verdict;
+use crate::fdb::{Dest, Fdb};
+use crate::state::State;
+use crate::stats::{Counters, Drop, Event};
+use crate::wire::arp::{ArpPacket, OP_REQUEST};
+use crate::wire::ethernet::{self, EthernetFrame};
+use crate::wire::ipv4::{self, Ipv4Packet};
+use crate::wire::udp::UdpPacket;
+use crate::wire::vxlan::{self, VxlanPacket};
+use crate::wire::{is_multicast, Malformed};
+
+/// Handles one uplink frame held in `buf[..*len]`. On [`Verdict::Port`] and
+/// [`Verdict::Flood`] the frame has been decapsulated and `*len` shortened.
+#[inline]
+pub fn uplink_rx(
+    st: &State,
+    fdb: &Fdb,
+    buf: &mut [u8],
+    len: &mut usize,
+    now_secs: u32,
+    ctr: &Counters,
+) -> Result<Verdict, Drop> {
+    let frame = &buf[..*len];
+    let eth = EthernetFrame::new_checked(frame).map_err(|_| Drop::Truncated)?;
+    match eth.ethertype() {
+        ethernet::ETHERTYPE_IPV4 => {}
+        ethernet::ETHERTYPE_ARP if st.answer_vtep_arp => {
+            return arp_for_vtep(st, &mut buf[..*len], ctr)
+        }
+        _ => return Err(Drop::NotVxlan),
+    }
+    let ip = Ipv4Packet::new_checked(eth.payload()).map_err(|e| match e {
+        Malformed::Truncated => Drop::Truncated,
+        Malformed::BadHeader => Drop::BadOuterIp,
+    })?;
+    if ip.dst() != st.vtep_ip {
+        return Err(Drop::NotOurVtep);
+    }
+    if !ip.verify_checksum() {
+        return Err(Drop::BadOuterIp);
+    }
+    if ip.is_fragment() {
+        return Err(Drop::Fragment);
+    }
+    if ip.protocol() != ipv4::PROTO_UDP {
+        return Err(Drop::NotVxlan);
+    }
+    let udp = UdpPacket::new_checked(ip.payload()).map_err(|e| match e {
+        Malformed::Truncated => Drop::Truncated,
+        Malformed::BadHeader => Drop::NotVxlan,
+    })?;
+    if udp.dst_port() != st.udp_port {
+        return Err(Drop::WrongPort);
+    }
+    let vx = VxlanPacket::new_checked(udp.payload()).map_err(|_| Drop::Truncated)?;
+    if !vx.flags_valid() {
+        return Err(Drop::BadFlags);
+    }
+    let bd = st.bd_of_vni(vx.vni()).ok_or(Drop::UnknownVni)?;
+    let inner = vx.payload();
+    if inner.len() < ethernet::HEADER_LEN {
+        return Err(Drop::Truncated);
+    }
+    let inner_len = inner.len();
+    let src_vtep = st.vtep_of_ip(ip.src());
+    let inner_off = ethernet::HEADER_LEN + ip.header_len() + 8 + vxlan::HEADER_LEN;
+
+    let inner = EthernetFrame::new_checked(&buf[inner_off..inner_off + inner_len])
+        .map_err(|_| Drop::Truncated)?;
+    let (src, dst) = (inner.src(), inner.dst());
+    if is_multicast(&src) {
+        return Err(Drop::BadSrcMac);
+    }
+    match src_vtep {
+        Some(v) => {
+            ctr.vtep_rx(usize::from(v));
+            if st.bds[usize::from(bd)].learning {
+                count_learn(ctr, fdb.learn(bd, &src, Dest::Vtep(v), now_secs));
+            }
+        }
+        None => ctr.event(Event::LearnUnknownVtep, 1),
+    }
+    let verdict = if is_multicast(&dst) {
+        Verdict::Flood(bd)
+    } else {
+        match fdb.lookup(bd, &dst) {
+            Some(Dest::Port(p)) => Verdict::Port(p),
+            // Split horizon: what came from the underlay never goes back to it.
+            Some(Dest::Vtep(_)) => return Err(Drop::SplitHorizon),
+            None => Verdict::Flood(bd),
+        }
+    };
+    // Decap: strip the outer headers by moving the inner frame to the front.
+    buf.copy_within(inner_off..inner_off + inner_len, 0);
+    *len = inner_len;
+    ctr.event(Event::Decap, 1);
+    Ok(verdict)
+}
+
+/// Answers an ARP request for our VTEP address by rewriting it into the reply.
+fn arp_for_vtep(st: &State, frame: &mut [u8], ctr: &Counters) -> Result<Verdict, Drop> {
+    let mut eth = EthernetFrame::new_checked(frame).map_err(|_| Drop::Truncated)?;
+    let requester = {
+        let arp = ArpPacket::new_checked(eth.payload()).map_err(|_| Drop::NotVxlan)?;
+        if arp.oper() != OP_REQUEST || arp.target_ip() != st.vtep_ip {
+            return Err(Drop::NotVxlan);
+        }
+        arp.sender_mac()
+    };
+    ArpPacket::new_checked(eth.payload_mut())
+        .map_err(|_| Drop::NotVxlan)?
+        .make_reply(&st.uplink_mac);
+    eth.set_dst(&requester);
+    eth.set_src(&st.uplink_mac);
+    ctr.event(Event::ArpVtepReply, 1);
+    Ok(Verdict::Reply)
+}

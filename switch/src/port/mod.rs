@@ -1,0 +1,61 @@
+//! Port backends behind one trait: AF_XDP ([`xdp`], xsk-rs), AF_PACKET
+//! ([`packet`], pnet) and in-memory ([`mem`], for tests and benches).
+//!
+//! A backend owns one worker's frames and that worker's sockets on every port.
+//! Port 0 is the uplink; access ports follow in the running state's order.
+//! Frames are referred to by a small copyable descriptor; the worker never
+//! sees a socket.
+
+pub mod arena;
+pub mod mem;
+pub mod packet;
+pub mod xdp;
+
+use crate::stats::Counters;
+
+/// Where a worker's frames are. Exact at all times:
+/// `free + in_fill + in_tx + in_hand == total`, where `in_hand` is what the
+/// worker holds mid-batch (zero between batches).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FrameAccounting {
+    pub total: usize,
+    pub free: usize,
+    /// Given to the kernel to receive into (fill rings) and not yet received.
+    pub in_fill: usize,
+    /// Given to the kernel to send (TX rings) and not yet completed.
+    pub in_tx: usize,
+}
+
+/// One worker's view of its ports. Implementations must not allocate, lock
+/// or make a system call per frame ([`Backend::flush`] may make one per
+/// batch and port, when a ring asks for a wakeup).
+pub trait Backend {
+    /// A frame handle.
+    type Desc: Copy + Default;
+
+    /// Number of ports, the uplink included.
+    fn n_ports(&self) -> usize;
+    /// Receives up to `out.len()` frames from `port`; returns how many.
+    fn rx(&mut self, port: usize, out: &mut [Self::Desc]) -> usize;
+    /// Length of a frame.
+    fn len(&self, d: &Self::Desc) -> usize;
+    /// Runs `f` over the frame's whole buffer (its capacity) and its length,
+    /// which `f` may change (encap grows it, decap shrinks it).
+    fn with_frame<R>(
+        &mut self,
+        d: &mut Self::Desc,
+        f: impl FnOnce(&mut [u8], &mut usize) -> R,
+    ) -> R;
+    /// A free frame, holding a copy of `src`'s bytes.
+    fn clone_frame(&mut self, src: &Self::Desc) -> Option<Self::Desc>;
+    /// Queues a frame for transmission on `port`; it is sent by the next
+    /// [`Backend::flush`] (or earlier, when the port's queue is full).
+    fn tx(&mut self, port: usize, d: Self::Desc, ctr: &Counters);
+    /// Returns a frame to the free pool.
+    fn free(&mut self, d: Self::Desc);
+    /// Sends queued frames, kicks rings that ask for it, reaps completions
+    /// and refills the fill rings. Once per batch.
+    fn flush(&mut self, ctr: &Counters);
+    /// Where the frames are.
+    fn frames(&self) -> FrameAccounting;
+}

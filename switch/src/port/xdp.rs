@@ -1,0 +1,346 @@
+//! AF_XDP ports through xsk-rs: one UMEM per worker, shared by the worker's
+//! sockets on every port (XDP_SHARED_UMEM), so a frame received on one port is
+//! transmitted on another with no copy.
+//!
+//! Each (port, queue) socket has its own fill and completion rings. Frames
+//! move: free list -> fill ring -> RX ring -> worker -> TX ring (any port) ->
+//! that port's completion ring -> free list. The counts kept here make
+//! [`FrameAccounting`] exact.
+//!
+//! Safety: every `FrameDesc` handled here came from this backend's UMEM, and a
+//! frame is in exactly one place at a time (free list, a ring, or the
+//! worker's hands), which is what xsk-rs's unsafe ring calls require.
+
+use std::ffi::CString;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use xsk_rs::config::{
+    BindFlags, FrameSize, Interface, LibxdpFlags, QueueSize, SocketConfig, UmemConfig, XdpFlags,
+};
+use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
+
+use super::{Backend, FrameAccounting};
+use crate::stats::Counters;
+
+/// Descriptors per ring (fill, completion, RX, TX), per socket.
+pub const RING_SIZE: u32 = 2048;
+/// UMEM chunk size: one page.
+pub const FRAME_SIZE: u32 = 4096;
+/// Frames kept in each fill ring when frames allow.
+const FILL_TARGET: usize = 1024;
+/// Frames waiting for a TX ring before the port is flushed early.
+const PENDING_MAX: usize = 256;
+
+/// How to attach to the NIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum XdpMode {
+    /// Let the kernel choose: native if the driver has it, zero-copy if it can.
+    Auto,
+    /// Generic (SKB) XDP, copy mode: works on any interface.
+    Generic,
+    /// Native (driver) XDP; zero-copy where the driver allows, else copy.
+    Native,
+    /// Native XDP and zero-copy, or fail.
+    Zerocopy,
+}
+
+impl XdpMode {
+    fn flags(self) -> (XdpFlags, BindFlags) {
+        let wake = BindFlags::XDP_USE_NEED_WAKEUP;
+        match self {
+            XdpMode::Auto => (XdpFlags::empty(), wake),
+            XdpMode::Generic => (XdpFlags::XDP_FLAGS_SKB_MODE, wake | BindFlags::XDP_COPY),
+            XdpMode::Native => (XdpFlags::XDP_FLAGS_DRV_MODE, wake),
+            XdpMode::Zerocopy => (XdpFlags::XDP_FLAGS_DRV_MODE, wake | BindFlags::XDP_ZEROCOPY),
+        }
+    }
+}
+
+/// Opening a port failed.
+#[derive(Debug, thiserror::Error)]
+pub enum XdpError {
+    /// The UMEM could not be created (usually memory lock limits).
+    #[error("creating a UMEM of {frames} frames: {err}")]
+    Umem { frames: u32, err: String },
+    /// The socket could not be bound.
+    #[error("binding an AF_XDP socket to {port} queue {queue}: {err}")]
+    Bind {
+        port: String,
+        queue: u32,
+        err: String,
+    },
+}
+
+struct XdpPort {
+    tx: TxQueue,
+    rx: RxQueue,
+    fill: FillQueue,
+    comp: CompQueue,
+    pending: Vec<FrameDesc>,
+    in_fill: usize,
+    in_tx: usize,
+}
+
+/// One worker's AF_XDP sockets and UMEM.
+pub struct XdpBackend {
+    ports: Vec<XdpPort>,
+    free: Vec<FrameDesc>,
+    scratch: Vec<FrameDesc>,
+    total: usize,
+    fill_target: usize,
+    // Declared last: dropped after the sockets, whose rings point into it.
+    umem: Umem,
+}
+
+/// Silences libbpf's and libxdp's own chatter on stderr (no bpffs, skipped
+/// ELF sections): failures still reach the operator through our errors, which
+/// carry the errno. Set VXSWITCH_BPF_LOG=1 to keep the libraries' messages.
+pub fn quiet_libraries() {
+    if std::env::var_os("VXSWITCH_BPF_LOG").is_some() {
+        return;
+    }
+    // SAFETY: passing None (NULL) is documented to disable the libraries' printing.
+    unsafe {
+        libbpf_sys::libbpf_set_print(None);
+        libxdp_sys::libxdp_set_print(None);
+    }
+}
+
+impl XdpBackend {
+    /// Binds queue `queue` of every port in `ports` (uplink first), sharing one
+    /// UMEM. Retries EBUSY for up to two seconds: a queue released by a
+    /// previous instance that just exited can stay busy that long.
+    pub fn open(ports: &[String], queue: u32, mode: XdpMode) -> Result<XdpBackend, XdpError> {
+        let n = ports.len();
+        let frames = (n * (FILL_TARGET + RING_SIZE as usize)) as u32;
+        let umem_config = UmemConfig::builder()
+            .frame_size(FrameSize::new(FRAME_SIZE).expect("4096 is a valid frame size"))
+            .fill_queue_size(QueueSize::new(RING_SIZE).expect("a power of two"))
+            .comp_queue_size(QueueSize::new(RING_SIZE).expect("a power of two"))
+            .build()
+            .expect("constant UMEM config is valid");
+        let (umem, descs) = Umem::new(
+            umem_config,
+            NonZeroU32::new(frames).expect("at least one port"),
+            false,
+        )
+        .map_err(|e| XdpError::Umem {
+            frames,
+            err: format!("{e}"),
+        })?;
+        let (xdp_flags, bind_flags) = mode.flags();
+        let socket_config = SocketConfig::builder()
+            .rx_queue_size(QueueSize::new(RING_SIZE).expect("a power of two"))
+            .tx_queue_size(QueueSize::new(RING_SIZE).expect("a power of two"))
+            .libxdp_flags(LibxdpFlags::empty())
+            .xdp_flags(xdp_flags)
+            .bind_flags(bind_flags)
+            .build();
+        let mut opened = Vec::with_capacity(n);
+        for name in ports {
+            let ifname =
+                Interface::new(CString::new(name.as_str()).map_err(|e| XdpError::Bind {
+                    port: name.clone(),
+                    queue,
+                    err: e.to_string(),
+                })?);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let (tx, rx, rings) = loop {
+                // SAFETY: each (port, queue) pair is bound once per UMEM, so
+                // libxdp loads its program for it and the pair gets fresh rings.
+                match unsafe { Socket::new(socket_config, &umem, &ifname, queue) } {
+                    Ok(s) => break s,
+                    Err(e) => {
+                        let msg = format!("{e}");
+                        if msg.contains("busy") && Instant::now() < deadline {
+                            std::thread::sleep(Duration::from_millis(100));
+                            continue;
+                        }
+                        return Err(XdpError::Bind {
+                            port: name.clone(),
+                            queue,
+                            err: msg,
+                        });
+                    }
+                }
+            };
+            let (fill, comp) = rings.ok_or_else(|| XdpError::Bind {
+                port: name.clone(),
+                queue,
+                err: "the pair is bound already".into(),
+            })?;
+            opened.push(XdpPort {
+                tx,
+                rx,
+                fill,
+                comp,
+                pending: Vec::with_capacity(PENDING_MAX),
+                in_fill: 0,
+                in_tx: 0,
+            });
+        }
+        let total = descs.len();
+        let mut b = XdpBackend {
+            ports: opened,
+            free: descs,
+            scratch: vec![FrameDesc::default(); RING_SIZE as usize],
+            total,
+            fill_target: FILL_TARGET,
+            umem,
+        };
+        b.refill();
+        Ok(b)
+    }
+
+    fn refill(&mut self) {
+        for p in &mut self.ports {
+            let want = self
+                .fill_target
+                .saturating_sub(p.in_fill)
+                .min(self.free.len());
+            if want < 16 && p.in_fill > 0 {
+                continue;
+            }
+            let room = p.fill.nb_free(want as u32) as usize;
+            let n = want.min(room);
+            if n == 0 {
+                continue;
+            }
+            let from = self.free.len() - n;
+            // SAFETY: these frames are free: in no ring and not in the worker's hands.
+            let done = unsafe { p.fill.produce(&self.free[from..]) };
+            if done > 0 {
+                self.free.truncate(self.free.len() - done);
+                p.in_fill += done;
+            }
+            if p.fill.needs_wakeup() {
+                // Zero-copy drivers may need a poke to see the new fill entries.
+                let _ = p.fill.wakeup(p.rx.fd_mut(), 0);
+            }
+        }
+    }
+
+    fn send(&mut self, port: usize, ctr: &Counters) {
+        let p = &mut self.ports[port];
+        if p.pending.is_empty() {
+            return;
+        }
+        let room = p.tx.nb_free(p.pending.len() as u32) as usize;
+        let n = room.min(p.pending.len());
+        // SAFETY: pending frames are ours and in no ring.
+        let done = if n > 0 {
+            unsafe { p.tx.produce(&p.pending[..n]) }
+        } else {
+            0
+        };
+        for d in &p.pending[..done] {
+            ctr.port_tx(port, d.lengths().data());
+        }
+        p.in_tx += done;
+        if done < p.pending.len() {
+            ctr.drop(
+                crate::stats::Drop::RingFull,
+                (p.pending.len() - done) as u64,
+            );
+            self.free.extend_from_slice(&p.pending[done..]);
+        }
+        p.pending.clear();
+        if done > 0 && p.tx.needs_wakeup() {
+            // One sendto per port and batch, only when the ring asks for it.
+            let _ = p.tx.wakeup();
+        }
+    }
+
+    fn reap(&mut self) {
+        for p in &mut self.ports {
+            if p.in_tx == 0 {
+                continue;
+            }
+            // SAFETY: completed frames come back to us and go to the free list.
+            let n = unsafe { p.comp.consume(&mut self.scratch) };
+            p.in_tx -= n;
+            self.free.extend_from_slice(&self.scratch[..n]);
+        }
+    }
+}
+
+impl Backend for XdpBackend {
+    type Desc = FrameDesc;
+
+    fn n_ports(&self) -> usize {
+        self.ports.len()
+    }
+
+    fn rx(&mut self, port: usize, out: &mut [FrameDesc]) -> usize {
+        let p = &mut self.ports[port];
+        // SAFETY: received frames are handed to the worker, in no ring.
+        let n = unsafe { p.rx.consume(out) };
+        p.in_fill -= n;
+        n
+    }
+
+    fn len(&self, d: &FrameDesc) -> usize {
+        d.lengths().data()
+    }
+
+    fn with_frame<R>(
+        &mut self,
+        d: &mut FrameDesc,
+        f: impl FnOnce(&mut [u8], &mut usize) -> R,
+    ) -> R {
+        // SAFETY: the frame is in the worker's hands, so nothing else (the
+        // kernel included) touches its memory while `f` runs.
+        let mut data = unsafe { self.umem.data_mut(d) };
+        let mut len = data.contents().len();
+        let mut cur = data.cursor();
+        let cap = cur.buf_len();
+        cur.set_pos(cap);
+        let r = f(data.contents_mut(), &mut len);
+        data.cursor().set_pos(len);
+        r
+    }
+
+    fn clone_frame(&mut self, src: &FrameDesc) -> Option<FrameDesc> {
+        let mut d = self.free.pop()?;
+        // SAFETY: `src` is in the worker's hands and `d` was free; they are
+        // different frames of the same UMEM.
+        unsafe {
+            let from = self.umem.data(src);
+            let mut to = self.umem.data_mut(&mut d);
+            let mut cur = to.cursor();
+            cur.set_pos(0);
+            std::io::Write::write_all(&mut cur, from.contents())
+                .expect("frames have equal capacity");
+        }
+        Some(d)
+    }
+
+    fn tx(&mut self, port: usize, d: FrameDesc, ctr: &Counters) {
+        self.ports[port].pending.push(d);
+        if self.ports[port].pending.len() >= PENDING_MAX {
+            self.send(port, ctr);
+        }
+    }
+
+    fn free(&mut self, d: FrameDesc) {
+        self.free.push(d);
+    }
+
+    fn flush(&mut self, ctr: &Counters) {
+        for port in 0..self.ports.len() {
+            self.send(port, ctr);
+        }
+        self.reap();
+        self.refill();
+    }
+
+    fn frames(&self) -> FrameAccounting {
+        FrameAccounting {
+            total: self.total,
+            free: self.free.len(),
+            in_fill: self.ports.iter().map(|p| p.in_fill).sum(),
+            in_tx: self.ports.iter().map(|p| p.in_tx).sum(),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Per-worker counters and the named drop reasons.
+//!
+//! Each worker owns one [`Counters`] block and is its only writer: it adds with
+//! a relaxed load and store (no locked instruction), and the control thread
+//! sums every worker's block for `vxctl stats`. Names are an interface:
+//! scripts grep them, so renaming one is a breaking change.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! named {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[doc = $doc:literal])* $var:ident = $text:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(usize)]
+        $vis enum $name { $($(#[doc = $doc])* $var,)* }
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$var,)*];
+            /// The stable name that `vxctl stats` prints.
+            pub const fn name(self) -> &'static str {
+                match self { $($name::$var => $text,)* }
+            }
+        }
+    };
+}
+
+named! {
+    /// Why a frame left the pipeline without being sent. Names are stable.
+    pub enum Drop {
+        /// Frame shorter than the headers it claims (outer or inner).
+        Truncated = "rx.truncated",
+        /// Source MAC is a group address: no station sends from one.
+        BadSrcMac = "rx.bad_src_mac",
+        /// Frame arrived on a port that is not in the running state.
+        UnknownPort = "rx.unknown_port",
+        /// Uplink frame that is not IPv4/UDP (ARP not for our VTEP included).
+        NotVxlan = "decap.not_vxlan",
+        /// Outer IPv4 header malformed or its checksum wrong.
+        BadOuterIp = "decap.bad_ip_header",
+        /// Outer destination is not our VTEP address.
+        NotOurVtep = "decap.not_our_vtep",
+        /// UDP to our address, but not to our VXLAN port.
+        WrongPort = "decap.wrong_port",
+        /// Outer IPv4 fragment: RFC 7348 s4.3 VTEPs do not fragment; we do not reassemble.
+        Fragment = "decap.fragment",
+        /// VXLAN I flag clear, or reserved bits set.
+        BadFlags = "decap.bad_flags",
+        /// No local segment for this VNI.
+        UnknownVni = "decap.unknown_vni",
+        /// A frame from the underlay had no local destination; it is never sent back to the underlay.
+        SplitHorizon = "flood.split_horizon",
+        /// A flooded frame from an access port had no other port and no remote VTEP in its VNI.
+        NoFloodTarget = "flood.no_destination",
+        /// The destination MAC was learned on the port the frame came in on.
+        SamePort = "fwd.same_port",
+        /// After encap the frame would exceed the uplink MTU.
+        TooBig = "mtu.too_big",
+        /// No free frame for a flood copy.
+        NoFrame = "tx.no_frame",
+        /// The port's TX ring had no room.
+        RingFull = "tx.ring_full",
+    }
+}
+
+named! {
+    /// Things that happened to frames that went on. Names are stable.
+    pub enum Event {
+        /// Frames encapsulated toward a remote VTEP (flood copies included).
+        Encap = "encap.packets",
+        /// Frames decapsulated from the underlay.
+        Decap = "decap.packets",
+        /// Extra copies made to flood (BUM and unknown unicast).
+        FloodCopies = "flood.copies",
+        /// Frames flooded.
+        Flooded = "flood.packets",
+        /// New FDB entries learned.
+        LearnNew = "learn.new",
+        /// MACs that moved to a new port or VTEP.
+        LearnMoved = "learn.moved",
+        /// MACs not learned because the FDB is full (the frame still went on).
+        LearnFull = "learn.fdb_full",
+        /// Frames from a VTEP in no flood list: forwarded, source not learned.
+        LearnUnknownVtep = "learn.unknown_vtep",
+        /// ARP requests for our VTEP address answered by the switch.
+        ArpVtepReply = "arp.vtep_replies",
+    }
+}
+
+/// Most ports and VTEPs a switch tracks counters for.
+pub const MAX_PORTS: usize = 256;
+pub const MAX_VTEPS: usize = 1024;
+
+const N_DROPS: usize = Drop::ALL.len();
+const N_EVENTS: usize = Event::ALL.len();
+const PORT_BASE: usize = N_DROPS + N_EVENTS;
+/// rx packets, rx bytes, tx packets, tx bytes
+const PORT_STRIDE: usize = 4;
+const VTEP_BASE: usize = PORT_BASE + MAX_PORTS * PORT_STRIDE;
+/// tx packets, tx bytes, rx packets
+const VTEP_STRIDE: usize = 3;
+const LEN: usize = VTEP_BASE + MAX_VTEPS * VTEP_STRIDE;
+
+/// One worker's counters. Single writer (its worker), any number of readers.
+#[repr(align(128))]
+pub struct Counters {
+    c: Box<[AtomicU64]>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            c: (0..LEN).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl Counters {
+    #[inline]
+    fn add(&self, i: usize, n: u64) {
+        // Single writer: a plain load and store is exact and needs no lock prefix.
+        let c = &self.c[i];
+        c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    }
+    #[inline]
+    fn get(&self, i: usize) -> u64 {
+        self.c[i].load(Ordering::Relaxed)
+    }
+    #[inline]
+    pub fn drop(&self, d: Drop, n: u64) {
+        self.add(d as usize, n);
+    }
+    #[inline]
+    pub fn event(&self, e: Event, n: u64) {
+        self.add(N_DROPS + e as usize, n);
+    }
+    #[inline]
+    pub fn port_rx(&self, port: usize, bytes: usize) {
+        let b = PORT_BASE + (port % MAX_PORTS) * PORT_STRIDE;
+        self.add(b, 1);
+        self.add(b + 1, bytes as u64);
+    }
+    #[inline]
+    pub fn port_tx(&self, port: usize, bytes: usize) {
+        let b = PORT_BASE + (port % MAX_PORTS) * PORT_STRIDE;
+        self.add(b + 2, 1);
+        self.add(b + 3, bytes as u64);
+    }
+    #[inline]
+    pub fn vtep_tx(&self, vtep: usize, bytes: usize) {
+        let b = VTEP_BASE + (vtep % MAX_VTEPS) * VTEP_STRIDE;
+        self.add(b, 1);
+        self.add(b + 1, bytes as u64);
+    }
+    #[inline]
+    pub fn vtep_rx(&self, vtep: usize) {
+        self.add(VTEP_BASE + (vtep % MAX_VTEPS) * VTEP_STRIDE + 2, 1);
+    }
+    pub fn drops(&self, d: Drop) -> u64 {
+        self.get(d as usize)
+    }
+    pub fn events(&self, e: Event) -> u64 {
+        self.get(N_DROPS + e as usize)
+    }
+    /// (rx packets, rx bytes, tx packets, tx bytes)
+    pub fn port(&self, port: usize) -> [u64; 4] {
+        let b = PORT_BASE + port * PORT_STRIDE;
+        [
+            self.get(b),
+            self.get(b + 1),
+            self.get(b + 2),
+            self.get(b + 3),
+        ]
+    }
+    /// (tx packets, tx bytes, rx packets)
+    pub fn vtep(&self, vtep: usize) -> [u64; 3] {
+        let b = VTEP_BASE + vtep * VTEP_STRIDE;
+        [self.get(b), self.get(b + 1), self.get(b + 2)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_unique_and_grouped() {
+        let mut names: Vec<&str> = Drop::ALL.iter().map(|d| d.name()).collect();
+        names.extend(Event::ALL.iter().map(|e| e.name()));
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "a counter name is used twice");
+        assert!(
+            names.iter().all(|s| s.split('.').count() == 2),
+            "names are stage.reason"
+        );
+    }
+
+    #[test]
+    fn counts_land_where_read() {
+        let c = Counters::default();
+        c.drop(Drop::UnknownVni, 2);
+        c.event(Event::Decap, 5);
+        c.port_rx(3, 100);
+        c.port_tx(3, 60);
+        c.vtep_tx(9, 150);
+        c.vtep_rx(9);
+        assert_eq!(c.drops(Drop::UnknownVni), 2);
+        assert_eq!(c.drops(Drop::Truncated), 0);
+        assert_eq!(c.events(Event::Decap), 5);
+        assert_eq!(c.port(3), [1, 100, 1, 60]);
+        assert_eq!(c.vtep(9), [1, 150, 1]);
+    }
+}

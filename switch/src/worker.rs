@@ -1,0 +1,208 @@
+//! The poll loop: one per worker thread, pinned to its core.
+//!
+//! Each iteration loads the running state once, receives a batch of up to
+//! [`BATCH`] frames from every port in turn, runs each through the pipeline,
+//! and flushes the backend once (send, kick if asked, reap, refill). Nothing
+//! here allocates, locks or makes a system call per frame.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::fdb::Fdb;
+use crate::pipeline::{
+    access::access_rx, encap::encap, hash::flow_hash, uplink::uplink_rx, Verdict,
+};
+use crate::port::Backend;
+use crate::state::{State, UPLINK};
+use crate::stats::{Counters, Drop, Event};
+use crate::Shared;
+
+/// Most frames taken from one port's RX ring per iteration.
+pub const BATCH: usize = 64;
+/// Empty iterations before an idle worker starts to nap.
+const IDLE_SPINS: u32 = 1024;
+const IDLE_NAP: Duration = Duration::from_micros(50);
+
+/// How a worker waits when there is no traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// Spin forever: lowest latency, one core at 100 %.
+    Busy,
+    /// Spin a while, then nap between polls (one syscall per idle poll, none per frame).
+    Adaptive,
+}
+
+/// Runs frames through the pipeline until `stop` is set.
+pub fn run<B: Backend>(
+    b: &mut B,
+    shared: &Shared,
+    ctr: &Counters,
+    stop: &AtomicBool,
+    idle: Idle,
+    publish: impl Fn(&B),
+) {
+    let mut rxd = [B::Desc::default(); BATCH];
+    let mut idle_spins = 0u32;
+    while !stop.load(Ordering::Relaxed) {
+        let st = shared.state.load();
+        let now = shared.now_secs();
+        let mut got = 0;
+        for port in 0..b.n_ports() {
+            let n = b.rx(port, &mut rxd);
+            got += n;
+            for d in &rxd[..n] {
+                forward(b, &st, &shared.fdb, port as u16, *d, now, ctr);
+            }
+        }
+        b.flush(ctr);
+        publish(b);
+        if got == 0 && idle == Idle::Adaptive {
+            idle_spins += 1;
+            if idle_spins > IDLE_SPINS {
+                std::thread::sleep(IDLE_NAP);
+            }
+        } else {
+            idle_spins = 0;
+        }
+    }
+}
+
+/// One frame through the pipeline, ending in exactly one place: queued for
+/// TX or freed with a counted drop.
+#[inline]
+pub fn forward<B: Backend>(
+    b: &mut B,
+    st: &State,
+    fdb: &Fdb,
+    port: u16,
+    mut d: B::Desc,
+    now: u32,
+    ctr: &Counters,
+) {
+    ctr.port_rx(usize::from(port), b.len(&d));
+    let verdict = b.with_frame(&mut d, |buf, len| {
+        if port == UPLINK {
+            uplink_rx(st, fdb, buf, len, now, ctr)
+        } else {
+            access_rx(st, fdb, port, &buf[..*len], now, ctr)
+        }
+    });
+    match verdict {
+        Err(drop) => {
+            ctr.drop(drop, 1);
+            b.free(d);
+        }
+        Ok(Verdict::Port(p)) => b.tx(usize::from(p), d, ctr),
+        Ok(Verdict::Reply) => b.tx(usize::from(UPLINK), d, ctr),
+        Ok(Verdict::Vtep(v)) => {
+            let bd = st.ports[usize::from(port)]
+                .bd
+                .expect("access_rx only returns Vtep for ports with a BD");
+            let vni = st.bds[usize::from(bd)].vni;
+            let hash = b.with_frame(&mut d, |buf, len| flow_hash(&buf[..*len]));
+            to_vtep(b, st, v, vni, hash, d, ctr);
+        }
+        Ok(Verdict::Flood(bd)) => flood(b, st, port, bd, d, ctr),
+    }
+}
+
+fn to_vtep<B: Backend>(
+    b: &mut B,
+    st: &State,
+    v: u16,
+    vni: u32,
+    hash: u32,
+    mut d: B::Desc,
+    ctr: &Counters,
+) {
+    let vtep = &st.vteps[usize::from(v)];
+    match b.with_frame(&mut d, |buf, len| {
+        encap(buf, *len, st, vtep, vni, hash).map(|n| *len = n)
+    }) {
+        Ok(()) => {
+            ctr.event(Event::Encap, 1);
+            ctr.vtep_tx(usize::from(v), b.len(&d));
+            b.tx(usize::from(UPLINK), d, ctr);
+        }
+        Err(drop) => {
+            ctr.drop(drop, 1);
+            b.free(d);
+        }
+    }
+}
+
+/// Floods within `bd`: to its other local ports and, for frames from an
+/// access port, one encapsulated copy per remote VTEP of the BD (head-end
+/// replication). The original frame goes to the last target; the others get
+/// copies.
+fn flood<B: Backend>(b: &mut B, st: &State, in_port: u16, bd: u16, d: B::Desc, ctr: &Counters) {
+    let bdv = &st.bds[usize::from(bd)];
+    let from_uplink = in_port == UPLINK;
+    let n_ports = bdv.ports.iter().filter(|&&p| p != in_port).count();
+    let n_vteps = if from_uplink { 0 } else { bdv.flood.len() };
+    let total = n_ports + n_vteps;
+    if total == 0 {
+        ctr.drop(
+            if from_uplink {
+                Drop::SplitHorizon
+            } else {
+                Drop::NoFloodTarget
+            },
+            1,
+        );
+        b.free(d);
+        return;
+    }
+    ctr.event(Event::Flooded, 1);
+    let mut d = d;
+    let hash = if n_vteps > 0 {
+        b.with_frame(&mut d, |buf, len| flow_hash(&buf[..*len]))
+    } else {
+        0
+    };
+    let mut left = total;
+    let mut next = |b: &mut B, d: &B::Desc| -> Option<B::Desc> {
+        left -= 1;
+        if left == 0 {
+            return Some(*d);
+        }
+        match b.clone_frame(d) {
+            Some(c) => {
+                ctr.event(Event::FloodCopies, 1);
+                Some(c)
+            }
+            None => {
+                ctr.drop(Drop::NoFrame, 1);
+                None
+            }
+        }
+    };
+    for &p in bdv.ports.iter().filter(|&&p| p != in_port) {
+        if let Some(c) = next(b, &d) {
+            b.tx(usize::from(p), c, ctr);
+        }
+    }
+    if n_vteps > 0 {
+        let vni = bdv.vni;
+        for &v in &bdv.flood {
+            if let Some(c) = next(b, &d) {
+                to_vtep(b, st, v, vni, hash, c, ctr);
+            }
+        }
+    }
+}
+
+/// A coarse clock for FDB ages: whole seconds since the switch started.
+pub struct Clock(Instant);
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock(Instant::now())
+    }
+}
+
+impl Clock {
+    pub fn now_secs(&self) -> u32 {
+        self.0.elapsed().as_secs() as u32
+    }
+}
