@@ -228,8 +228,8 @@ impl XdpBackend {
         }
         let room = p.tx.nb_free(p.pending.len() as u32) as usize;
         let n = room.min(p.pending.len());
-        // SAFETY: pending frames are ours and in no ring.
         let done = if n > 0 {
+            // SAFETY: pending frames are ours and in no ring.
             unsafe { p.tx.produce(&p.pending[..n]) }
         } else {
             0
