@@ -246,9 +246,19 @@ impl XdpBackend {
             self.free.extend_from_slice(&p.pending[done..]);
         }
         p.pending.clear();
-        if done > 0 && p.tx.needs_wakeup() {
-            // One sendto per port and batch, only when the ring asks for it.
-            let _ = p.tx.wakeup();
+    }
+
+    /// Kicks every TX ring that still holds unsent frames and asks for a
+    /// wakeup. In copy mode the kernel sends at most 32 frames per kick
+    /// (TX_BATCH_SIZE in net/xdp/xsk.c), so a ring with a backlog is kicked
+    /// again on every loop until it drains, traffic or not: otherwise the
+    /// tail of a burst waits for the next frame, and TCP for its RTO.
+    fn kick(&mut self) {
+        for p in &mut self.ports {
+            if p.in_tx > 0 && p.tx.needs_wakeup() {
+                // One sendto per port and loop, only when the ring asks for it.
+                let _ = p.tx.wakeup();
+            }
         }
     }
 
@@ -331,6 +341,7 @@ impl Backend for XdpBackend {
         for port in 0..self.ports.len() {
             self.send(port, ctr);
         }
+        self.kick();
         self.reap();
         self.refill();
     }
