@@ -9,7 +9,7 @@ set -euo pipefail
 
 VX_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VX_PKGS=(build-essential pkg-config clang llvm m4 libelf-dev libpcap-dev zlib1g-dev
-         iproute2 ethtool iputils-ping tshark netcat-openbsd python3 procps psmisc)
+         iproute2 ethtool iputils-ping tshark tcpdump netcat-openbsd python3 procps psmisc)
 
 vx_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 vx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# End to end: two hosts running vxswitch, ping and TCP across VNI 100 and
+# VNI 200, no frame crossing VNIs, frames conserved. Topology: lib/overlay.sh.
+#
+# usage: two_hosts.sh [xdp|packet]
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/overlay.sh"
+source "$(dirname "$0")/../lib/assert.sh"
+
+BACKEND=${1:-xdp}
+P=vx2$BACKEND
+RUN=$(mktemp -d /tmp/vxswitch-e2e.XXXXXX)
+trap 'vx_cleanup; rm -rf "$RUN"' EXIT
+vx_need_root
+: "${VXSWITCH:?}" "${VXCTL:?}"
+
+echo "== two hosts, backend $BACKEND"
+overlay_topology "$P"
+vx_start_switch "$P-a" "$RUN/a.log" --uplink ul --cores 0 --backend "$BACKEND" --config "$VX_ROOT/configs/host-a.toml" --socket "$RUN/a.sock"
+vx_start_switch "$P-b" "$RUN/b.log" --uplink ul --cores 1 --backend "$BACKEND" --config "$VX_ROOT/configs/host-b.toml" --socket "$RUN/b.sock"
+free_before=$(frames_free "$RUN/a.sock")
+
+# Capture on the VNI-200 containers while VNI 100 carries traffic.
+for c in a200 b200; do
+    ip netns exec "$P-$c" tcpdump -i eth0 -nn -e -w "$RUN/$c.pcap" -U >/dev/null 2>&1 &
+    VX_PIDS+=($!)
+done
+sleep 1
+
+assert_cmd "ping VNI 100 a -> b" ip netns exec "$P-a100" ping -c 5 -i 0.2 -W 2 198.19.100.2
+assert_cmd "ping VNI 100 b -> a" ip netns exec "$P-b100" ping -c 5 -i 0.2 -W 2 198.19.100.1
+tcp_transfer "$P-a100" "$P-b100" 198.19.100.2 10 && pass "TCP 10 MB VNI 100 a -> b" || fail "TCP VNI 100 a -> b"
+tcp_transfer "$P-b100" "$P-a100" 198.19.100.1 10 && pass "TCP 10 MB VNI 100 b -> a" || fail "TCP VNI 100 b -> a"
+sleep 1
+for c in a200 b200; do
+    n=$(tshark -r "$RUN/$c.pcap" -Y "eth.addr == 02:00:00:00:a1:00 || eth.addr == 02:00:00:00:b1:00 || ip.addr == 198.19.100.0/24" 2>/dev/null | wc -l)
+    assert_eq "$n" 0 "frames of VNI 100 seen by container $c"
+done
+# Addresses of VNI 100 are unreachable from VNI 200.
+if ip netns exec "$P-a200" ping -c 2 -i 0.2 -W 1 198.19.100.2 >/dev/null 2>&1; then fail "VNI 200 reached VNI 100"; else pass "VNI 200 cannot reach VNI 100"; fi
+
+assert_cmd "ping VNI 200 a -> b" ip netns exec "$P-a200" ping -c 5 -i 0.2 -W 2 198.19.200.2
+tcp_transfer "$P-a200" "$P-b200" 198.19.200.2 10 && pass "TCP 10 MB VNI 200 a -> b" || fail "TCP VNI 200 a -> b"
+
+for h in a b; do
+    enc=$(vx_counter "$RUN/$h.sock" encap.packets)
+    dec=$(vx_counter "$RUN/$h.sock" decap.packets)
+    assert_ge "$enc" 7000 "host $h encapsulated"
+    assert_ge "$dec" 7000 "host $h decapsulated"
+    assert_eq "$(vx_counter "$RUN/$h.sock" decap.unknown_vni)" 0 "host $h decap.unknown_vni"
+done
+sleep 0.5
+assert_cmd "frames conserved on host A" frames_conserved "$RUN/a.sock"
+assert_cmd "frames conserved on host B" frames_conserved "$RUN/b.sock"
+assert_eq "$(frames_free "$RUN/a.sock")" "$free_before" "host A free frames unchanged after traffic"
+"$VXCTL" -s "$RUN/a.sock" stats | sed 's/^/  | /' | head -16
+test_done "two_hosts[$BACKEND]"
