@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test of vxswitch, as root on a fresh Debian machine:
+#   1. installs the system packages it needs (apt-get),
+#   2. cargo fmt --check, cargo clippy -D warnings, cargo test (unit, pipeline, CLI),
+#   3. the end-to-end tests: real AF_XDP (and AF_PACKET) switches in network
+#      namespaces that each test creates and removes, even on failure.
+#
+# usage: scripts/test.sh [--no-e2e]
+source "$(dirname "$0")/lib/common.sh"
+
+vx_need_root
+vx_install_packages
+cd "$VX_ROOT"
+
+vx_log "cargo fmt --check"
+cargo fmt --all -- --check
+vx_log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --quiet --all-targets -- -D warnings
+vx_log "cargo test"
+cargo test --workspace
+
+[ "${1:-}" = "--no-e2e" ] && exit 0
+
+vx_build
+export VXSWITCH VXCTL
+E2E=(
+    "e2e/two_hosts.sh xdp"
+    "e2e/two_hosts.sh packet"
+    "e2e/learning.sh"
+    "e2e/kernel_interop.sh xdp"
+    "e2e/kernel_interop.sh packet"
+    "e2e/hostile.sh"
+)
+passed=0 failed=0 failures=()
+for t in "${E2E[@]}"; do
+    vx_log "end to end: $t"
+    # shellcheck disable=SC2086
+    if bash "$VX_ROOT/scripts/"$t; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$t")
+    fi
+done
+leftover=$(ip netns list | awk '{print $1}' | grep -E '^vx' || true)
+if [ -n "$leftover" ]; then
+    echo "namespaces left behind: $leftover" >&2
+    failed=$((failed + 1))
+    failures+=("cleanup")
+fi
+[ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}" >&2
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
