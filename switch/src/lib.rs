@@ -17,8 +17,6 @@ pub mod stats;
 pub mod wire;
 pub mod worker;
 
-use std::sync::atomic::AtomicU32;
-
 use arc_swap::ArcSwap;
 
 /// What the control thread and the workers share.
@@ -30,8 +28,6 @@ pub struct Shared {
     pub state: ArcSwap<state::State>,
     pub fdb: fdb::Fdb,
     pub clock: worker::Clock,
-    /// Seconds to add to the clock: lets tests age entries without waiting.
-    pub clock_offset: AtomicU32,
 }
 
 impl Shared {
@@ -40,15 +36,12 @@ impl Shared {
             state: ArcSwap::from_pointee(state),
             fdb,
             clock: worker::Clock::default(),
-            clock_offset: AtomicU32::new(0),
         }
     }
 
     /// Seconds since start, as the FDB's clock.
     #[inline]
     pub fn now_secs(&self) -> u32 {
-        self.clock
-            .now_secs()
-            .wrapping_add(self.clock_offset.load(std::sync::atomic::Ordering::Relaxed))
+        self.clock.now_secs()
     }
 }

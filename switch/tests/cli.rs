@@ -6,7 +6,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 fn vxswitch(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vxswitch")).args(args).output().expect("running vxswitch");
+    let out = Command::new(env!("CARGO_BIN_EXE_vxswitch"))
+        .args(args)
+        .output()
+        .expect("running vxswitch");
     let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stdout));
     (out.status.success(), text)
@@ -56,12 +59,17 @@ fn missing_access_port_refused() {
     let cfg = TempConfig::new("[[vni]]\nid = 100\n[[port]]\nname = \"nosuchport\"\nvni = 100\n");
     let (ok, err) = vxswitch(&["--uplink", "lo", "--cores", "0", "--config", cfg.path()]);
     assert!(!ok);
-    assert!(err.contains("access port nosuchport in the config: interface nosuchport does not exist"), "{err}");
+    assert!(
+        err.contains("access port nosuchport in the config: interface nosuchport does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
 fn config_errors_name_file_line_and_field() {
-    let cfg = TempConfig::new("[underlay]\nudp_port = 4789\n\n[[vni]]\nid = 100\nflood = [\"10.0.0.300\"]\n");
+    let cfg = TempConfig::new(
+        "[underlay]\nudp_port = 4789\n\n[[vni]]\nid = 100\nflood = [\"10.0.0.300\"]\n",
+    );
     let (ok, err) = vxswitch(&["--uplink", "lo", "--cores", "0", "--config", cfg.path()]);
     assert!(!ok);
     let want = format!("{}:6: vni[0].flood[0]:", cfg.path());
