@@ -26,10 +26,13 @@ export VXSWITCH VXCTL
 E2E=(
     "e2e/two_hosts.sh xdp"
     "e2e/two_hosts.sh packet"
+    "e2e/two_hosts.sh xdp2"
     "e2e/learning.sh"
     "e2e/kernel_interop.sh xdp"
     "e2e/kernel_interop.sh packet"
     "e2e/hostile.sh"
+    "e2e/host_reachable.sh xdp"
+    "e2e/host_reachable.sh packet"
 )
 passed=0 failed=0 failures=()
 for t in "${E2E[@]}"; do

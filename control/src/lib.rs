@@ -90,6 +90,9 @@ pub struct VtepStats {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerStats {
     pub core: usize,
+    /// Frames this worker received and sent, over all ports.
+    pub rx_packets: u64,
+    pub tx_packets: u64,
     pub frames_total: u64,
     pub frames_free: u64,
     pub frames_in_fill: u64,

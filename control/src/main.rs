@@ -142,13 +142,19 @@ fn print_stats(s: &Stats) {
     }
     println!();
     println!(
-        "{:<8} {:>8} {:>8} {:>8} {:>8}",
-        "CORE", "FRAMES", "FREE", "IN_FILL", "IN_TX"
+        "{:<8} {:>12} {:>12} {:>8} {:>8} {:>8} {:>8}",
+        "CORE", "RX_PACKETS", "TX_PACKETS", "FRAMES", "FREE", "IN_FILL", "IN_TX"
     );
     for w in &s.workers {
         println!(
-            "{:<8} {:>8} {:>8} {:>8} {:>8}",
-            w.core, w.frames_total, w.frames_free, w.frames_in_fill, w.frames_in_tx
+            "{:<8} {:>12} {:>12} {:>8} {:>8} {:>8} {:>8}",
+            w.core,
+            w.rx_packets,
+            w.tx_packets,
+            w.frames_total,
+            w.frames_free,
+            w.frames_in_fill,
+            w.frames_in_tx
         );
     }
     println!();

@@ -2,22 +2,29 @@
 # End to end: two hosts running vxswitch, ping and TCP across VNI 100 and
 # VNI 200, no frame crossing VNIs, frames conserved. Topology: lib/overlay.sh.
 #
-# usage: two_hosts.sh [xdp|packet]
+# usage: two_hosts.sh [xdp|packet|xdp2]
+#   xdp2: AF_XDP with two workers per switch (--cores 0-1) on veths with two
+#   queues each, so both workers and the shared FDB carry traffic.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/overlay.sh"
 source "$(dirname "$0")/../lib/assert.sh"
 
-BACKEND=${1:-xdp}
-P=vx2$BACKEND
+MODE=${1:-xdp}
+P=vx2$MODE
+BACKEND=$MODE
+CORES_A=0 CORES_B=1
+if [ "$MODE" = xdp2 ]; then
+    BACKEND=xdp VX_QUEUES=2 CORES_A=0-1 CORES_B=0-1
+fi
 RUN=$(mktemp -d /tmp/vxswitch-e2e.XXXXXX)
 trap 'vx_cleanup; rm -rf "$RUN"' EXIT
 vx_need_root
 : "${VXSWITCH:?}" "${VXCTL:?}"
 
-echo "== two hosts, backend $BACKEND"
+echo "== two hosts, $MODE"
 overlay_topology "$P"
-vx_start_switch "$P-a" "$RUN/a.log" --uplink ul --cores 0 --backend "$BACKEND" --config "$VX_ROOT/configs/host-a.toml" --socket "$RUN/a.sock"
-vx_start_switch "$P-b" "$RUN/b.log" --uplink ul --cores 1 --backend "$BACKEND" --config "$VX_ROOT/configs/host-b.toml" --socket "$RUN/b.sock"
+vx_start_switch "$P-a" "$RUN/a.log" --uplink ul --cores "$CORES_A" --backend "$BACKEND" --config "$VX_ROOT/configs/host-a.toml" --socket "$RUN/a.sock"
+vx_start_switch "$P-b" "$RUN/b.log" --uplink ul --cores "$CORES_B" --backend "$BACKEND" --config "$VX_ROOT/configs/host-b.toml" --socket "$RUN/b.sock"
 free_before=$(frames_free "$RUN/a.sock")
 
 # Capture on the VNI-200 containers while VNI 100 carries traffic.
@@ -54,4 +61,12 @@ assert_cmd "frames conserved on host A" frames_conserved "$RUN/a.sock"
 assert_cmd "frames conserved on host B" frames_conserved "$RUN/b.sock"
 assert_eq "$(frames_free "$RUN/a.sock")" "$free_before" "host A free frames unchanged after traffic"
 "$VXCTL" -s "$RUN/a.sock" stats | sed 's/^/  | /' | head -16
-test_done "two_hosts[$BACKEND]"
+if [ "$MODE" = xdp2 ]; then
+    # Four more flows so both queues see traffic (the veth picks a queue per flow).
+    for port in 5011 5012 5013 5014; do
+        tcp_transfer "$P-a100" "$P-b100" 198.19.100.2 2 "$port" >/dev/null || fail "TCP on port $port"
+    done
+    busy=$("$VXCTL" -s "$RUN/a.sock" --json stats | python3 -c "import json,sys; print(sum(1 for w in json.load(sys.stdin)['workers'] if w['rx_packets'] > 100))")
+    assert_eq "$busy" 2 "workers of host A that carried traffic"
+fi
+test_done "two_hosts[$MODE]"

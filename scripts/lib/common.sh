@@ -47,6 +47,8 @@ vx_build() {
 
 VX_NETNS=()
 VX_PIDS=()
+# Queues per veth: one per switch worker (set before making the topology).
+VX_QUEUES=${VX_QUEUES:-1}
 
 vx_cleanup() {
     local pid ns
@@ -80,7 +82,8 @@ vx_netns_add() {
 vx_container() {
     local host=$1 name=$2 port=$3 ip=$4 mac=$5
     vx_netns_add "$name"
-    ip link add "$port" netns "$host" type veth peer name eth0 netns "$name"
+    ip link add "$port" netns "$host" numtxqueues "$VX_QUEUES" numrxqueues "$VX_QUEUES" \
+        type veth peer name eth0 netns "$name" numtxqueues "$VX_QUEUES" numrxqueues "$VX_QUEUES"
     ip -n "$name" link set eth0 address "$mac" mtu 1450 up
     ip -n "$name" addr add "$ip/24" dev eth0
     ip netns exec "$name" ethtool -K eth0 tx off >/dev/null
@@ -91,7 +94,8 @@ vx_container() {
 # 198.18.0.1 (02:00:00:00:01:01) and 198.18.0.2 (02:00:00:00:01:02).
 vx_underlay_pair() {
     local a=$1 b=$2
-    ip link add ul netns "$a" type veth peer name ul netns "$b"
+    ip link add ul netns "$a" numtxqueues "$VX_QUEUES" numrxqueues "$VX_QUEUES" \
+        type veth peer name ul netns "$b" numtxqueues "$VX_QUEUES" numrxqueues "$VX_QUEUES"
     ip -n "$a" link set ul address 02:00:00:00:01:01 up
     ip -n "$b" link set ul address 02:00:00:00:01:02 up
     ip -n "$a" addr add 198.18.0.1/24 dev ul

@@ -94,6 +94,8 @@ struct Client {
 pub struct Control {
     pub shared: Arc<Shared>,
     pub workers: Vec<Arc<WorkerInfo>>,
+    /// The uplink's XDP program, for its verdict counters (AF_XDP only).
+    pub uplink_prog: Option<Arc<crate::port::xdp_prog::XdpProgram>>,
     pub backend: &'static str,
 }
 
@@ -232,6 +234,11 @@ impl Control {
         for &e in Event::ALL {
             counters.insert(e.name().to_string(), sum(&|c| c.events(e)));
         }
+        if let Some(p) = &self.uplink_prog {
+            for (name, v) in crate::port::xdp_prog::VERDICTS.iter().zip(p.verdicts()) {
+                counters.insert(name.to_string(), v);
+            }
+        }
         let ports = st
             .ports
             .iter()
@@ -267,8 +274,14 @@ impl Control {
             .iter()
             .map(|w| {
                 let [total, free, in_fill, in_tx] = w.frames();
+                let (rx, tx) = (0..st.ports.len()).fold((0, 0), |(rx, tx), p| {
+                    let c = w.counters.port(p);
+                    (rx + c[0], tx + c[2])
+                });
                 WorkerStats {
                     core: w.core,
+                    rx_packets: rx,
+                    tx_packets: tx,
                     frames_total: total,
                     frames_free: free,
                     frames_in_fill: in_fill,

@@ -50,6 +50,19 @@ pub fn uplink_info(name: &str) -> Result<UplinkInfo, HostError> {
     })
 }
 
+/// Every IPv4 address of an interface (none if it does not exist).
+pub fn ipv4_addrs(name: &str) -> Vec<std::net::Ipv4Addr> {
+    pnet_datalink::interfaces()
+        .into_iter()
+        .filter(|i| i.name == name)
+        .flat_map(|i| i.ips)
+        .filter_map(|n| match n.ip() {
+            std::net::IpAddr::V4(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Fails unless `name` is an interface in this namespace.
 pub fn require_interface(name: &str) -> Result<(), HostError> {
     if fs::metadata(format!("/sys/class/net/{name}")).is_ok() {

@@ -12,6 +12,7 @@ use vxswitch::config::Config;
 use vxswitch::control::{self, Control, SocketFile, WorkerInfo};
 use vxswitch::port::packet::PacketBackend;
 use vxswitch::port::xdp::{XdpBackend, XdpMode};
+use vxswitch::port::xdp_prog::{Role, XdpProgram};
 use vxswitch::port::Backend;
 use vxswitch::state::State;
 use vxswitch::worker::{self, Idle};
@@ -97,9 +98,20 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
     }
-    // With AF_XDP the switch takes the uplink's frames from the kernel, so it
-    // answers ARP for its VTEP address itself.
-    let state = State::build(&config, &info, cli.backend == BackendKind::Xdp)?;
+    // The kernel keeps the uplink and answers ARP for its own addresses; the
+    // switch answers only for a VTEP address the kernel does not have.
+    let kernel_addrs = host::ipv4_addrs(&uplink);
+    let vtep_is_kernels = config
+        .underlay
+        .vtep
+        .is_none_or(|v| kernel_addrs.contains(&v));
+    if !vtep_is_kernels {
+        eprintln!(
+            "vxswitch: vtep {} is not an address of {uplink}: the switch answers ARP for it itself",
+            config.underlay.vtep.expect("checked above")
+        );
+    }
+    let state = State::build(&config, &info, !vtep_is_kernels)?;
     let fdb = Fdb::new(config.fdb.capacity as usize);
     let shared = Arc::new(Shared::new(state, fdb));
     let stop = Arc::new(AtomicBool::new(false));
@@ -131,6 +143,30 @@ fn run(cli: Cli) -> Result<()> {
     };
 
     vxswitch::port::xdp::quiet_libraries();
+    // One XDP program per interface, attached before any socket exists and
+    // detached (dropped) after every worker has closed its sockets.
+    let mut progs: Vec<Arc<XdpProgram>> = Vec::new();
+    if cli.backend == BackendKind::Xdp {
+        let st = shared.state.load();
+        for (i, name) in port_names.iter().enumerate() {
+            let role = if i == 0 {
+                Role::Uplink {
+                    vtep: st.vtep_ip,
+                    port: st.udp_port,
+                    arp: st.answer_vtep_arp,
+                }
+            } else {
+                Role::Access
+            };
+            let queues = host::queue_count(name) as u32;
+            progs.push(Arc::new(XdpProgram::attach(
+                name,
+                role,
+                queues,
+                cli.xdp_mode,
+            )?));
+        }
+    }
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let mut handles = Vec::new();
     let mut infos = Vec::new();
@@ -143,6 +179,7 @@ fn run(cli: Cli) -> Result<()> {
             ready_tx.clone(),
             port_names.clone(),
         );
+        let progs = progs.clone();
         let (backend, mode, idle) = (
             cli.backend,
             cli.xdp_mode,
@@ -161,15 +198,17 @@ fn run(cli: Cli) -> Result<()> {
                     return;
                 }
                 match backend {
-                    BackendKind::Xdp => match XdpBackend::open(&names, queue as u32, mode) {
-                        Ok(mut b) => {
-                            let _ = ready.send(Ok(()));
-                            drive(&mut b, &shared, &info, &stop, idle);
+                    BackendKind::Xdp => {
+                        match XdpBackend::open(&names, &progs, queue as u32, mode) {
+                            Ok(mut b) => {
+                                let _ = ready.send(Ok(()));
+                                drive(&mut b, &shared, &info, &stop, idle);
+                            }
+                            Err(e) => {
+                                let _ = ready.send(Err(e.to_string()));
+                            }
                         }
-                        Err(e) => {
-                            let _ = ready.send(Err(e.to_string()));
-                        }
-                    },
+                    }
                     BackendKind::Packet => match PacketBackend::open(&names) {
                         Ok(mut b) => {
                             let _ = ready.send(Ok(()));
@@ -225,6 +264,7 @@ fn run(cli: Cli) -> Result<()> {
     let ctl = Control {
         shared: shared.clone(),
         workers: infos,
+        uplink_prog: progs.first().cloned(),
         backend: match cli.backend {
             BackendKind::Xdp => "xdp",
             BackendKind::Packet => "packet",

@@ -10,6 +10,7 @@ pub mod arena;
 pub mod mem;
 pub mod packet;
 pub mod xdp;
+pub mod xdp_prog;
 
 use crate::stats::Counters;
 

@@ -13,6 +13,7 @@
 
 use std::ffi::CString;
 use std::num::NonZeroU32;
+use std::os::unix::io::AsRawFd;
 use std::time::{Duration, Instant};
 
 use xsk_rs::config::{
@@ -20,6 +21,7 @@ use xsk_rs::config::{
 };
 use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
+use super::xdp_prog::XdpProgram;
 use super::{Backend, FrameAccounting};
 use crate::stats::Counters;
 
@@ -46,6 +48,15 @@ pub enum XdpMode {
 }
 
 impl XdpMode {
+    /// Flags for attaching our XDP program (XDP_FLAGS_SKB_MODE, _DRV_MODE).
+    pub fn attach_flags(self) -> u32 {
+        match self {
+            XdpMode::Auto => 0,
+            XdpMode::Generic => XdpFlags::XDP_FLAGS_SKB_MODE.bits(),
+            XdpMode::Native | XdpMode::Zerocopy => XdpFlags::XDP_FLAGS_DRV_MODE.bits(),
+        }
+    }
+
     fn flags(self) -> (XdpFlags, BindFlags) {
         let wake = BindFlags::XDP_USE_NEED_WAKEUP;
         match self {
@@ -63,6 +74,9 @@ pub enum XdpError {
     /// The UMEM could not be created (usually memory lock limits).
     #[error("creating a UMEM of {frames} frames: {err}")]
     Umem { frames: u32, err: String },
+    /// Our XDP program could not be loaded or attached.
+    #[error("XDP program on {port}: {err}")]
+    Program { port: String, err: String },
     /// The socket could not be bound.
     #[error("binding an AF_XDP socket to {port} queue {queue}: {err}")]
     Bind {
@@ -93,6 +107,18 @@ pub struct XdpBackend {
     umem: Umem,
 }
 
+/// An error and its sources, joined: xsk-rs keeps the errno in the source.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        src = cause.source();
+    }
+    s
+}
+
 /// Silences libbpf's and libxdp's own chatter on stderr (no bpffs, skipped
 /// ELF sections): failures still reach the operator through our errors, which
 /// carry the errno. Set VXSWITCH_BPF_LOG=1 to keep the libraries' messages.
@@ -109,9 +135,15 @@ pub fn quiet_libraries() {
 
 impl XdpBackend {
     /// Binds queue `queue` of every port in `ports` (uplink first), sharing one
-    /// UMEM. Retries EBUSY for up to two seconds: a queue released by a
-    /// previous instance that just exited can stay busy that long.
-    pub fn open(ports: &[String], queue: u32, mode: XdpMode) -> Result<XdpBackend, XdpError> {
+    /// UMEM, and inserts each socket into its port's XDP program (`progs`, in
+    /// the same order). Retries EBUSY for up to two seconds: a queue released
+    /// by a previous instance that just exited can stay busy that long.
+    pub fn open(
+        ports: &[String],
+        progs: &[std::sync::Arc<XdpProgram>],
+        queue: u32,
+        mode: XdpMode,
+    ) -> Result<XdpBackend, XdpError> {
         let n = ports.len();
         let frames = (n * (FILL_TARGET + RING_SIZE as usize)) as u32;
         let umem_config = UmemConfig::builder()
@@ -127,18 +159,20 @@ impl XdpBackend {
         )
         .map_err(|e| XdpError::Umem {
             frames,
-            err: format!("{e}"),
+            err: error_chain(&e),
         })?;
         let (xdp_flags, bind_flags) = mode.flags();
+        // Our own programs (xdp_prog.rs) are attached already: libxdp must
+        // not load its default one.
         let socket_config = SocketConfig::builder()
             .rx_queue_size(QueueSize::new(RING_SIZE).expect("a power of two"))
             .tx_queue_size(QueueSize::new(RING_SIZE).expect("a power of two"))
-            .libxdp_flags(LibxdpFlags::empty())
+            .libxdp_flags(LibxdpFlags::XSK_LIBXDP_FLAGS_INHIBIT_PROG_LOAD)
             .xdp_flags(xdp_flags)
             .bind_flags(bind_flags)
             .build();
         let mut opened = Vec::with_capacity(n);
-        for name in ports {
+        for (name, prog) in ports.iter().zip(progs) {
             let ifname =
                 Interface::new(CString::new(name.as_str()).map_err(|e| XdpError::Bind {
                     port: name.clone(),
@@ -147,12 +181,12 @@ impl XdpBackend {
                 })?);
             let deadline = Instant::now() + Duration::from_secs(2);
             let (tx, rx, rings) = loop {
-                // SAFETY: each (port, queue) pair is bound once per UMEM, so
-                // libxdp loads its program for it and the pair gets fresh rings.
+                // SAFETY: each (port, queue) pair is bound once per UMEM and
+                // program loading is inhibited, so the pair gets fresh rings.
                 match unsafe { Socket::new(socket_config, &umem, &ifname, queue) } {
                     Ok(s) => break s,
                     Err(e) => {
-                        let msg = format!("{e}");
+                        let msg = error_chain(&e);
                         if msg.contains("busy") && Instant::now() < deadline {
                             std::thread::sleep(Duration::from_millis(100));
                             continue;
@@ -170,6 +204,7 @@ impl XdpBackend {
                 queue,
                 err: "the pair is bound already".into(),
             })?;
+            prog.insert(queue, rx.fd().as_raw_fd())?;
             opened.push(XdpPort {
                 tx,
                 rx,
