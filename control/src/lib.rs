@@ -93,6 +93,10 @@ pub struct WorkerStats {
     /// Frames this worker received and sent, over all ports.
     pub rx_packets: u64,
     pub tx_packets: u64,
+    /// TSC cycles spent in poll iterations that moved frames, and the frames
+    /// received in them: their ratio is the processing cost per packet.
+    pub busy_cycles: u64,
+    pub busy_packets: u64,
     pub frames_total: u64,
     pub frames_free: u64,
     pub frames_in_fill: u64,

@@ -142,15 +142,16 @@ fn print_stats(s: &Stats) {
     }
     println!();
     println!(
-        "{:<8} {:>12} {:>12} {:>8} {:>8} {:>8} {:>8}",
-        "CORE", "RX_PACKETS", "TX_PACKETS", "FRAMES", "FREE", "IN_FILL", "IN_TX"
+        "{:<8} {:>12} {:>12} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "CORE", "RX_PACKETS", "TX_PACKETS", "CYCLES/PKT", "FRAMES", "FREE", "IN_FILL", "IN_TX"
     );
     for w in &s.workers {
         println!(
-            "{:<8} {:>12} {:>12} {:>8} {:>8} {:>8} {:>8}",
+            "{:<8} {:>12} {:>12} {:>10} {:>8} {:>8} {:>8} {:>8}",
             w.core,
             w.rx_packets,
             w.tx_packets,
+            w.busy_cycles.checked_div(w.busy_packets).unwrap_or(0),
             w.frames_total,
             w.frames_free,
             w.frames_in_fill,

@@ -282,6 +282,8 @@ impl Control {
                     core: w.core,
                     rx_packets: rx,
                     tx_packets: tx,
+                    busy_cycles: w.counters.events(Event::BusyCycles),
+                    busy_packets: w.counters.events(Event::BusyPackets),
                     frames_total: total,
                     frames_free: free,
                     frames_in_fill: in_fill,

@@ -83,6 +83,11 @@ named! {
         LearnUnknownVtep = "learn.unknown_vtep",
         /// ARP requests for our VTEP address answered by the switch.
         ArpVtepReply = "arp.vtep_replies",
+        /// TSC cycles spent in poll iterations that moved frames (idle polls excluded).
+        BusyCycles = "worker.busy_cycles",
+        /// Frames received in those iterations: busy_cycles / busy_packets is
+        /// the switch's own processing cost per packet.
+        BusyPackets = "worker.busy_packets",
     }
 }
 
