@@ -108,8 +108,10 @@ pub fn key(bd: u16, mac: &Mac) -> u64 {
 
 #[inline]
 fn home(key: u64, mask: usize) -> usize {
-    // Fibonacci hashing: the MAC's low bytes vary most, the BD rides in the top.
-    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask
+    // Fibonacci hashing takes the product's top bits, which mix every key
+    // bit; `mask + 1` is a power of two, so its bit count is the shift.
+    let bits = mask.count_ones();
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
 }
 
 fn pack(dest: Dest, is_static: bool, now_secs: u32) -> u64 {

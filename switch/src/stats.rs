@@ -106,7 +106,8 @@ const VTEP_STRIDE: usize = 3;
 const LEN: usize = VTEP_BASE + MAX_VTEPS * VTEP_STRIDE;
 
 /// One worker's counters. Single writer (its worker), any number of readers.
-#[repr(align(128))]
+/// Each worker's block is its own ~30 KiB heap allocation, so two workers
+/// can share at most the cache lines at the edges of their blocks.
 pub struct Counters {
     c: Box<[AtomicU64]>,
 }

@@ -1,7 +1,9 @@
 //! In-memory ports: frames are pushed in and collected out by the caller.
 //! Drives the real pipeline and worker loop with no sockets, for tests and
-//! benches. Allocates when the caller injects or collects, never per frame
-//! in between.
+//! benches. The pipeline itself never allocates here; `flush` copies each
+//! sent frame into `output` (one allocation per sent frame), which is the
+//! collecting, not the switching: benches that must exclude it drive the
+//! stages directly.
 
 use std::collections::VecDeque;
 
@@ -86,13 +88,17 @@ impl Backend for MemBackend {
     }
     fn flush(&mut self, ctr: &Counters) {
         for port in 0..self.pending.len() {
-            for d in std::mem::take(&mut self.pending[port]) {
+            // Index loop, not take(): the pending list keeps its capacity.
+            for i in 0..self.pending[port].len() {
+                let d = self.pending[port][i];
                 ctr.port_tx(port, d.len as usize);
                 self.output[port].push(self.arena.data(&d).to_vec());
                 self.arena.free(d);
             }
+            self.pending[port].clear();
         }
     }
+
     fn frames(&self) -> FrameAccounting {
         let queued: usize = self.input.iter().map(|q| q.len()).sum();
         FrameAccounting {

@@ -29,8 +29,13 @@ use crate::stats::Counters;
 pub const RING_SIZE: u32 = 2048;
 /// UMEM chunk size: one page.
 pub const FRAME_SIZE: u32 = 4096;
-/// Frames kept in each fill ring when frames allow.
-const FILL_TARGET: usize = 1024;
+/// UMEM frames per port: room for a full fill ring and a full RX ring, and
+/// half a ring more in flight to TX.
+const FRAMES_PER_PORT: usize = 2 * RING_SIZE as usize + RING_SIZE as usize / 2;
+/// Free frames never handed to fill rings: flood copies draw on them.
+const RESERVE: usize = 256;
+/// Most TX wakeups per port and loop (copy mode sends 32 frames per wakeup).
+const KICKS: usize = 4;
 /// Frames waiting for a TX ring before the port is flushed early.
 const PENDING_MAX: usize = 256;
 
@@ -57,7 +62,9 @@ impl XdpMode {
         }
     }
 
-    fn flags(self) -> (XdpFlags, BindFlags) {
+    /// Socket flags for this mode: always XDP_USE_NEED_WAKEUP, plus XDP_COPY
+    /// or XDP_ZEROCOPY where the mode insists.
+    pub fn socket_flags(self) -> (XdpFlags, BindFlags) {
         let wake = BindFlags::XDP_USE_NEED_WAKEUP;
         match self {
             XdpMode::Auto => (XdpFlags::empty(), wake),
@@ -102,13 +109,12 @@ pub struct XdpBackend {
     free: Vec<FrameDesc>,
     scratch: Vec<FrameDesc>,
     total: usize,
-    fill_target: usize,
     // Declared last: dropped after the sockets, whose rings point into it.
     umem: Umem,
 }
 
 /// An error and its sources, joined: xsk-rs keeps the errno in the source.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(cause) = src {
@@ -145,7 +151,7 @@ impl XdpBackend {
         mode: XdpMode,
     ) -> Result<XdpBackend, XdpError> {
         let n = ports.len();
-        let frames = (n * (FILL_TARGET + RING_SIZE as usize)) as u32;
+        let frames = (n * FRAMES_PER_PORT) as u32;
         let umem_config = UmemConfig::builder()
             .frame_size(FrameSize::new(FRAME_SIZE).expect("4096 is a valid frame size"))
             .fill_queue_size(QueueSize::new(RING_SIZE).expect("a power of two"))
@@ -161,7 +167,7 @@ impl XdpBackend {
             frames,
             err: error_chain(&e),
         })?;
-        let (xdp_flags, bind_flags) = mode.flags();
+        let (xdp_flags, bind_flags) = mode.socket_flags();
         // Our own programs (xdp_prog.rs) are attached already: libxdp must
         // not load its default one.
         let socket_config = SocketConfig::builder()
@@ -221,25 +227,23 @@ impl XdpBackend {
             free: descs,
             scratch: vec![FrameDesc::default(); RING_SIZE as usize],
             total,
-            fill_target: FILL_TARGET,
             umem,
         };
         b.refill();
         Ok(b)
     }
 
+    /// Keeps every fill ring as full as it can be. The room is read from the
+    /// fill ring itself, not from `in_fill` (which also counts frames waiting
+    /// in the RX ring): budgeting both together lets the fill ring run dry
+    /// under load while the RX ring is still full, and the kernel then drops.
     fn refill(&mut self) {
         for p in &mut self.ports {
-            let want = self
-                .fill_target
-                .saturating_sub(p.in_fill)
-                .min(self.free.len());
-            if want < 16 && p.in_fill > 0 {
-                continue;
-            }
-            let room = p.fill.nb_free(want as u32) as usize;
-            let n = want.min(room);
-            if n == 0 {
+            let spare = self.free.len().saturating_sub(RESERVE);
+            let room = p.fill.nb_free(RING_SIZE) as usize;
+            let n = room.min(spare);
+            // Produce in chunks, not frame by frame, unless the ring is dry.
+            if n == 0 || (n < 32 && p.in_fill > 0) {
                 continue;
             }
             let from = self.free.len() - n;
@@ -290,9 +294,20 @@ impl XdpBackend {
     /// tail of a burst waits for the next frame, and TCP for its RTO.
     fn kick(&mut self) {
         for p in &mut self.ports {
-            if p.in_tx > 0 && p.tx.needs_wakeup() {
-                // One sendto per port and loop, only when the ring asks for it.
+            // Up to KICKS sendto calls per port and loop, reaping in between,
+            // while the ring asks for a wakeup and each kick makes progress.
+            for _ in 0..KICKS {
+                if p.in_tx == 0 || !p.tx.needs_wakeup() {
+                    break;
+                }
                 let _ = p.tx.wakeup();
+                // SAFETY: completed frames come back to us and go to the free list.
+                let n = unsafe { p.comp.consume(&mut self.scratch) };
+                p.in_tx -= n;
+                self.free.extend_from_slice(&self.scratch[..n]);
+                if n == 0 {
+                    break;
+                }
             }
         }
     }
