@@ -1,0 +1,509 @@
+//! The pipeline's stages and whole paths, over batches of 64 frames, calling
+//! the very functions the switch runs (`pipeline::*`, `worker::forward`).
+//!
+//! Port type: in-memory (`port::mem::MemBackend`) or plain frame-sized
+//! buffers; no sockets, no kernel, no copies to or from a NIC. These are
+//! compute-only figures for one core of this host: an upper bound for what
+//! a worker can do, not veth or NIC throughput. The switch is
+//! `bench::CONFIG` (uplink MTU 1600), its FDB sized like the default
+//! (65,536 entries) and holding the 64 local and 64 remote hosts that the
+//! batches use (one flow per frame), all learned in the same second as the
+//! benches run, so source learning finds its entry and writes nothing.
+//!
+//! Every bench reports `Throughput::Elements(64)`: criterion's time per
+//! iteration / 64 is the cost per packet (per input frame for `flood`), its
+//! elem/s the packets per second of one core.
+//!
+//! Stages, on frame buffers of `port::mem::FRAME_SIZE` bytes (a UMEM chunk's
+//! data area):
+//! - `classify/access_64B`: `access_rx` of a 64 B frame whose destination is
+//!   learned behind a remote VTEP (learn the source, look up the destination).
+//! - `decap/ipv4_{64B,1500B}`: `uplink_rx` of a VXLAN frame carrying a 64 B
+//!   or 1,500 B inner frame: outer checks, learning, lookup and the in-place
+//!   50-byte shift. It overwrites the frame, so before every batch the 64
+//!   frames are restored from their templates by a memcpy outside the timed
+//!   region (`iter_custom`, one clock read pair per batch; see
+//!   `overhead/timer_per_batch`).
+//! - `encap/{64B,1500B}`: `pipeline::encap::encap` (the 50-byte shift and
+//!   the template write and patching) toward an on-link VTEP. Its cost does
+//!   not depend on the bytes it moves, so it runs on the same buffers again
+//!   and again with no restore. `encap/outer_header_only`: `write_outer`
+//!   alone, into a 50-byte header (no shift).
+//! - `ecmp/flow_hash_pick`: `flow_hash` of the inner frame, then
+//!   `write_outer` toward a VTEP off the uplink subnet, which picks one of 4
+//!   next hops by that hash. The pick has no function of its own, so this
+//!   includes the header write: subtract `encap/outer_header_only` for the
+//!   hash and pick alone.
+//!
+//! Through the in-memory port (`MemBackend`), each iteration timed whole:
+//! inject 64 frames (a copy into the backend's frames, as a copying backend
+//! does on receive), `rx` them, `worker::forward` each with real `Counters`,
+//! then `flush`. The mem backend allocates in `flush` (a `Vec` per frame
+//! sent, to hand frames back to tests, and its per-port TX lists lose their
+//! capacity each flush), so these include allocator time that a real backend
+//! does not have. Collecting the output (`take`) is outside the timed region.
+//! - `flood/8_vteps_64B`: a broadcast from port p200, whose VNI floods to 8
+//!   remote VTEPs and has no other local port: 8 encapsulated copies (7
+//!   clones) per input frame. Per input frame; divide by 8 for per copy.
+//! - `path/access_to_uplink_{64B,1500B}`: access frames to a host learned
+//!   behind a remote VTEP: classify, learn, lookup, flow hash, encap, TX.
+//! - `path/uplink_to_access_{64B,1500B}`: VXLAN frames from that VTEP to a
+//!   local host: validate, learn, lookup, decap, TX. The size is the inner
+//!   frame's.
+//!
+//! Without the port (`path_core/*`): the same stage functions on pre-made
+//! frame buffers, with the counter increments `worker::forward` and the
+//! backend's flush make, and no allocation anywhere. Frames are restored
+//! from templates outside the timed region, as for `decap`. The difference
+//! between `path/*` and `path_core/*` is the mem backend's own cost.
+//! - `path_core/access_to_uplink_{64B,1500B}`: `access_rx`, `flow_hash`,
+//!   `encap`.
+//! - `path_core/uplink_to_access_{64B,1500B}`: `uplink_rx`.
+//!
+//! Counters (DESIGN.md: under 3 % of pipeline time):
+//! - `stats/counters_on`: `path_core/access_to_uplink_64B`.
+//! - `stats/counters_off`: the same with no counter written. The API has no
+//!   switch to turn counting off, but on this path the stage functions
+//!   themselves count nothing in steady state (`access_rx` counts only when
+//!   learning changes the table; `encap` counts nothing): every increment is
+//!   made by the worker and the flush, which here is the bench, so leaving
+//!   them out is a true "off".
+//! - `stats/increments_only`: just those increments (port rx packets and
+//!   bytes, encap event, VTEP tx packets and bytes, uplink tx packets and
+//!   bytes: 7 counter adds per packet), for 64 packets.
+//!
+//! - `overhead/timer_per_batch`: the `iter_custom` harness with nothing in it:
+//!   the clock reads that the restoring benches include, per packet.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bench::{
+    access_batch, local_host, uplink_batch, Rig, BATCH, P100A, P200, UL, VTEP_REMOTE, VTEP_ROUTED,
+};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
+use vxswitch::pipeline::access::access_rx;
+use vxswitch::pipeline::encap::{encap, write_outer};
+use vxswitch::pipeline::hash::flow_hash;
+use vxswitch::pipeline::uplink::uplink_rx;
+use vxswitch::pipeline::Verdict;
+use vxswitch::port::arena::ArenaDesc;
+use vxswitch::port::mem::{MemBackend, FRAME_SIZE};
+use vxswitch::port::Backend;
+use vxswitch::state::{ENCAP_LEN, UPLINK};
+use vxswitch::stats::Event;
+use vxswitch::worker;
+
+/// The FDB clock during every bench: the second the hosts were learned in.
+const NOW: u32 = 1;
+/// FDB capacity: the switch's default.
+const FDB_CAPACITY: usize = 65_536;
+/// Frames in the mem backend: a batch, flood copies included, with room.
+const MEM_FRAMES: usize = 1024;
+
+fn rig() -> Rig {
+    let rig = Rig::new(FDB_CAPACITY);
+    rig.learn_hosts(100, P100A, NOW);
+    rig
+}
+
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(BATCH as u64))
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(1500));
+    g
+}
+
+/// A batch of frame-sized buffers and the templates they are restored from.
+struct Frames {
+    bufs: Vec<Box<[u8]>>,
+    lens: Vec<usize>,
+    templates: Vec<Vec<u8>>,
+}
+
+impl Frames {
+    fn new(templates: Vec<Vec<u8>>) -> Frames {
+        let mut f = Frames {
+            bufs: templates
+                .iter()
+                .map(|_| vec![0u8; FRAME_SIZE].into_boxed_slice())
+                .collect(),
+            lens: vec![0; templates.len()],
+            templates,
+        };
+        f.restore();
+        f
+    }
+
+    fn restore(&mut self) {
+        for ((buf, len), t) in self
+            .bufs
+            .iter_mut()
+            .zip(&mut self.lens)
+            .zip(&self.templates)
+        {
+            buf[..t.len()].copy_from_slice(t);
+            *len = t.len();
+        }
+    }
+}
+
+/// Times `body` over a batch, restoring the frames before each batch
+/// outside the timed region.
+fn restored(b: &mut Bencher, frames: &mut Frames, mut body: impl FnMut(&mut Frames)) {
+    b.iter_custom(|iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            frames.restore();
+            let t = Instant::now();
+            body(frames);
+            total += t.elapsed();
+        }
+        total
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Stages.
+
+fn bench_classify(c: &mut Criterion) {
+    let rig = rig();
+    let v = rig.vtep(VTEP_REMOTE);
+    let frames = Frames::new(access_batch(64));
+    for (buf, &len) in frames.bufs.iter().zip(&frames.lens) {
+        let r = access_rx(&rig.state, &rig.fdb, P100A, &buf[..len], NOW, &rig.ctr);
+        assert_eq!(r, Ok(Verdict::Vtep(v)));
+    }
+    let mut g = group(c, "classify");
+    g.bench_function("access_64B", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for (buf, &len) in frames.bufs.iter().zip(&frames.lens) {
+                let r = access_rx(&rig.state, &rig.fdb, P100A, &buf[..len], NOW, &rig.ctr);
+                n += usize::from(matches!(black_box(r), Ok(Verdict::Vtep(_))));
+            }
+            n
+        })
+    });
+    g.finish();
+}
+
+fn decap_batch(rig: &Rig, f: &mut Frames) -> usize {
+    let mut n = 0;
+    for (buf, len) in f.bufs.iter_mut().zip(&mut f.lens) {
+        let r = uplink_rx(&rig.state, &rig.fdb, buf, len, NOW, &rig.ctr);
+        n += usize::from(matches!(black_box(r), Ok(Verdict::Port(_))));
+    }
+    n
+}
+
+fn bench_decap(c: &mut Criterion) {
+    let rig = rig();
+    let mut g = group(c, "decap");
+    for (size, inner_len) in [("64B", 64), ("1500B", 1500)] {
+        let mut frames = Frames::new(uplink_batch(100, inner_len));
+        assert_eq!(decap_batch(&rig, &mut frames), BATCH);
+        assert!(frames.lens.iter().all(|&l| l == inner_len));
+        g.bench_function(format!("ipv4_{size}"), |b| {
+            restored(b, &mut frames, |f| {
+                black_box(decap_batch(&rig, f));
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench_encap(c: &mut Criterion) {
+    let rig = rig();
+    let st = &rig.state;
+    let vtep = &st.vteps[usize::from(rig.vtep(VTEP_REMOTE))];
+    let mut g = group(c, "encap");
+    for (size, len) in [("64B", 64), ("1500B", 1500)] {
+        let mut frames = Frames::new(access_batch(len));
+        let hashes: Vec<u32> = frames
+            .bufs
+            .iter()
+            .zip(&frames.lens)
+            .map(|(b, &l)| flow_hash(&b[..l]))
+            .collect();
+        g.bench_function(size, |b| {
+            b.iter(|| {
+                let mut total = 0;
+                for (buf, h) in frames.bufs.iter_mut().zip(&hashes) {
+                    total += encap(buf, len, st, vtep, 100, *h).unwrap_or(0);
+                }
+                black_box(total)
+            })
+        });
+    }
+    let mut hdrs = vec![[0u8; ENCAP_LEN]; BATCH];
+    g.bench_function("outer_header_only", |b| {
+        b.iter(|| {
+            for (i, h) in hdrs.iter_mut().enumerate() {
+                write_outer(h, st, vtep, 100, black_box(i as u32), 100);
+            }
+            black_box(&hdrs);
+        })
+    });
+    g.finish();
+}
+
+fn bench_ecmp(c: &mut Criterion) {
+    let rig = rig();
+    let st = &rig.state;
+    let routed = &st.vteps[usize::from(rig.vtep(VTEP_ROUTED))];
+    assert!(routed.mac.is_none() && st.next_hops.len() == 4);
+    let frames = access_batch(64);
+    let mut hdrs = vec![[0u8; ENCAP_LEN]; BATCH];
+    let mut g = group(c, "ecmp");
+    g.bench_function("flow_hash_pick", |b| {
+        b.iter(|| {
+            for (h, f) in hdrs.iter_mut().zip(&frames) {
+                let hash = flow_hash(black_box(f));
+                write_outer(h, st, routed, 300, hash, (f.len() + 36) as u16);
+            }
+            black_box(&hdrs);
+        })
+    });
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------
+// Through the mem backend.
+
+/// Injects `frames` on `in_port`, receives and forwards them, flushes.
+fn mem_batch(mem: &mut MemBackend, rig: &Rig, in_port: u16, frames: &[Vec<u8>]) {
+    let mut rxd = [ArenaDesc::default(); BATCH];
+    for f in frames {
+        mem.inject(usize::from(in_port), f);
+    }
+    let n = mem.rx(usize::from(in_port), &mut rxd);
+    for d in &rxd[..n] {
+        worker::forward(mem, &rig.state, &rig.fdb, in_port, *d, NOW, &rig.ctr);
+    }
+    mem.flush(&rig.ctr);
+}
+
+/// Benches [`mem_batch`] after checking that the batch comes out as
+/// `want` frames on `out_port` and nowhere else.
+fn mem_path(
+    g: &mut BenchmarkGroup<WallTime>,
+    name: &str,
+    rig: &Rig,
+    in_port: u16,
+    frames: &[Vec<u8>],
+    out_port: u16,
+    want: usize,
+) {
+    let mut mem = MemBackend::new(rig.state.ports.len(), MEM_FRAMES);
+    mem_batch(&mut mem, rig, in_port, frames);
+    for p in 0..rig.state.ports.len() {
+        let got = mem.take(p).len();
+        let expect = if p == usize::from(out_port) { want } else { 0 };
+        assert_eq!(got, expect, "{name}: frames out of port {p}");
+    }
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                mem_batch(&mut mem, rig, in_port, frames);
+                total += t.elapsed();
+                black_box(mem.take(usize::from(out_port)));
+            }
+            total
+        })
+    });
+    let f = mem.frames();
+    assert_eq!(f.free, f.total, "{name}: frames leaked");
+}
+
+fn bench_flood(c: &mut Criterion) {
+    let rig = rig();
+    let bum: Vec<Vec<u8>> = (0..BATCH)
+        .map(|i| bench::inner_udp(local_host(i), [0xff; 6], 40000 + i as u16, 64))
+        .collect();
+    let mut g = group(c, "flood");
+    mem_path(&mut g, "8_vteps_64B", &rig, P200, &bum, UPLINK, 8 * BATCH);
+    g.finish();
+}
+
+fn bench_path(c: &mut Criterion) {
+    let rig = rig();
+    let mut g = group(c, "path");
+    for (size, len) in [("64B", 64), ("1500B", 1500)] {
+        mem_path(
+            &mut g,
+            &format!("access_to_uplink_{size}"),
+            &rig,
+            P100A,
+            &access_batch(len),
+            UPLINK,
+            BATCH,
+        );
+        mem_path(
+            &mut g,
+            &format!("uplink_to_access_{size}"),
+            &rig,
+            UL,
+            &uplink_batch(100, len),
+            P100A,
+            BATCH,
+        );
+    }
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------
+// Without the port.
+
+/// Access -> uplink for a batch, as `worker::forward` and a flush do it:
+/// `access_rx`, `flow_hash`, `encap`, and (when `COUNT`) the worker's and
+/// the flush's counter increments.
+fn core_access_to_uplink<const COUNT: bool>(rig: &Rig, f: &mut Frames) -> usize {
+    let (st, ctr) = (&rig.state, &rig.ctr);
+    let mut sent = 0;
+    for (buf, len) in f.bufs.iter_mut().zip(&mut f.lens) {
+        if COUNT {
+            ctr.port_rx(usize::from(P100A), *len);
+        }
+        match access_rx(st, &rig.fdb, P100A, &buf[..*len], NOW, ctr) {
+            Ok(Verdict::Vtep(v)) => {
+                let bd = st.ports[usize::from(P100A)].bd.expect("p100a has a BD");
+                let vni = st.bds[usize::from(bd)].vni;
+                let hash = flow_hash(&buf[..*len]);
+                let vtep = &st.vteps[usize::from(v)];
+                match encap(buf, *len, st, vtep, vni, hash) {
+                    Ok(n) => {
+                        *len = n;
+                        if COUNT {
+                            ctr.event(Event::Encap, 1);
+                            ctr.vtep_tx(usize::from(v), n);
+                            ctr.port_tx(usize::from(UPLINK), n);
+                        }
+                        sent += 1;
+                    }
+                    Err(d) => {
+                        if COUNT {
+                            ctr.drop(d, 1);
+                        }
+                    }
+                }
+            }
+            Ok(_) => unreachable!("every destination is learned behind a VTEP"),
+            Err(d) => {
+                if COUNT {
+                    ctr.drop(d, 1);
+                }
+            }
+        }
+    }
+    sent
+}
+
+/// Uplink -> access for a batch: `uplink_rx` with the worker's and the
+/// flush's counter increments.
+fn core_uplink_to_access(rig: &Rig, f: &mut Frames) -> usize {
+    let ctr = &rig.ctr;
+    let mut sent = 0;
+    for (buf, len) in f.bufs.iter_mut().zip(&mut f.lens) {
+        ctr.port_rx(usize::from(UL), *len);
+        match uplink_rx(&rig.state, &rig.fdb, buf, len, NOW, ctr) {
+            Ok(Verdict::Port(p)) => {
+                ctr.port_tx(usize::from(p), *len);
+                sent += 1;
+            }
+            Ok(_) => unreachable!("every destination is learned on a port"),
+            Err(d) => ctr.drop(d, 1),
+        }
+    }
+    sent
+}
+
+fn bench_path_core(c: &mut Criterion) {
+    let rig = rig();
+    let mut g = group(c, "path_core");
+    for (size, len) in [("64B", 64), ("1500B", 1500)] {
+        let mut frames = Frames::new(access_batch(len));
+        assert_eq!(core_access_to_uplink::<true>(&rig, &mut frames), BATCH);
+        g.bench_function(format!("access_to_uplink_{size}"), |b| {
+            restored(b, &mut frames, |f| {
+                black_box(core_access_to_uplink::<true>(&rig, f));
+            })
+        });
+        let mut frames = Frames::new(uplink_batch(100, len));
+        assert_eq!(core_uplink_to_access(&rig, &mut frames), BATCH);
+        g.bench_function(format!("uplink_to_access_{size}"), |b| {
+            restored(b, &mut frames, |f| {
+                black_box(core_uplink_to_access(&rig, f));
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench_stats(c: &mut Criterion) {
+    let rig = rig();
+    let mut g = group(c, "stats");
+    let mut frames = Frames::new(access_batch(64));
+    g.bench_function("counters_on", |b| {
+        restored(b, &mut frames, |f| {
+            black_box(core_access_to_uplink::<true>(&rig, f));
+        })
+    });
+    // The off variant must write no counter at all.
+    let before = (
+        rig.ctr.port(usize::from(P100A)),
+        rig.ctr.events(Event::Encap),
+    );
+    g.bench_function("counters_off", |b| {
+        restored(b, &mut frames, |f| {
+            black_box(core_access_to_uplink::<false>(&rig, f));
+        })
+    });
+    let after = (
+        rig.ctr.port(usize::from(P100A)),
+        rig.ctr.events(Event::Encap),
+    );
+    assert_eq!(after, before, "counters_off counted");
+    let v = usize::from(rig.vtep(VTEP_REMOTE));
+    let lens: Vec<usize> = access_batch(64).iter().map(Vec::len).collect();
+    g.bench_function("increments_only", |b| {
+        b.iter(|| {
+            for &len in black_box(&lens) {
+                rig.ctr.port_rx(usize::from(P100A), len);
+                rig.ctr.event(Event::Encap, 1);
+                rig.ctr.vtep_tx(v, len + ENCAP_LEN);
+                rig.ctr.port_tx(usize::from(UPLINK), len + ENCAP_LEN);
+            }
+        })
+    });
+    g.finish();
+}
+
+fn bench_overhead(c: &mut Criterion) {
+    let mut g = group(c, "overhead");
+    let mut frames = Frames::new(vec![vec![0u8; 64]; BATCH]);
+    g.bench_function("timer_per_batch", |b| {
+        restored(b, &mut frames, |f| {
+            black_box(f);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_classify,
+    bench_decap,
+    bench_encap,
+    bench_ecmp,
+    bench_flood,
+    bench_path,
+    bench_path_core,
+    bench_stats,
+    bench_overhead
+);
+criterion_main!(benches);

@@ -1,0 +1,284 @@
+//! Shared set-up for the vxswitch criterion benches (`cargo bench -p bench`):
+//! the switch under test ([`Rig`]: a running [`State`] built from
+//! [`CONFIG`], an [`Fdb`] and real [`Counters`]), frame builders for inner
+//! and VXLAN-encapsulated frames, and a small deterministic RNG for keys.
+//!
+//! Nothing here is timed; the benches build what they need with these
+//! functions before criterion's timed loop starts. Every bench runs on the
+//! in-memory port (no sockets, no kernel): the figures are compute-only.
+//!
+//! ```text
+//!                 remote VTEPs 198.18.0.2 .. 198.18.0.9 (on-link neighbours)
+//!                 remote VTEP  198.18.1.1 (off-subnet: via 4 ECMP next hops)
+//!                                   |
+//!                      port 0 "ul" 02:00:00:00:01:01
+//!                   vxswitch, VTEP 198.18.0.1, uplink MTU 1600
+//!              /              |               |              \
+//!       port 1 p100a    port 2 p100b    port 3 p200     port 4 p300
+//!         VNI 100         VNI 100         VNI 200         VNI 300
+//!
+//!  VNI 100 floods to .2 and .3, VNI 200 to the eight VTEPs .2 .. .9,
+//!  VNI 300 to 198.18.1.1.
+//! ```
+//!
+//! The uplink MTU is 1600 so that a 1,500-byte inner frame still fits after
+//! the 50-byte encapsulation. Addresses come from the RFC 2544 benchmarking
+//! range, as DESIGN.md asks.
+
+use std::net::Ipv4Addr;
+
+use etherparse::PacketBuilder;
+use vxswitch::config::Config;
+use vxswitch::fdb::{Dest, Fdb};
+use vxswitch::state::{State, UplinkInfo};
+use vxswitch::stats::Counters;
+use vxswitch::wire::Mac;
+
+/// Frames per batch, as the worker takes them from a ring.
+pub const BATCH: usize = vxswitch::worker::BATCH;
+
+/// The switch's configuration for every bench (see the module docs).
+pub const CONFIG: &str = r#"
+[underlay]
+vtep = "198.18.0.1"
+udp_port = 4789
+mtu = 1600
+next_hops = ["02:00:00:00:fe:01", "02:00:00:00:fe:02", "02:00:00:00:fe:03", "02:00:00:00:fe:04"]
+
+[[underlay.neighbor]]
+ip = "198.18.0.2"
+mac = "02:00:00:00:01:02"
+[[underlay.neighbor]]
+ip = "198.18.0.3"
+mac = "02:00:00:00:01:03"
+[[underlay.neighbor]]
+ip = "198.18.0.4"
+mac = "02:00:00:00:01:04"
+[[underlay.neighbor]]
+ip = "198.18.0.5"
+mac = "02:00:00:00:01:05"
+[[underlay.neighbor]]
+ip = "198.18.0.6"
+mac = "02:00:00:00:01:06"
+[[underlay.neighbor]]
+ip = "198.18.0.7"
+mac = "02:00:00:00:01:07"
+[[underlay.neighbor]]
+ip = "198.18.0.8"
+mac = "02:00:00:00:01:08"
+[[underlay.neighbor]]
+ip = "198.18.0.9"
+mac = "02:00:00:00:01:09"
+
+[[vni]]
+id = 100
+flood = ["198.18.0.2", "198.18.0.3"]
+
+[[vni]]
+id = 200
+flood = ["198.18.0.2", "198.18.0.3", "198.18.0.4", "198.18.0.5",
+         "198.18.0.6", "198.18.0.7", "198.18.0.8", "198.18.0.9"]
+
+[[vni]]
+id = 300
+flood = ["198.18.1.1"]
+
+[[port]]
+name = "p100a"
+vni = 100
+
+[[port]]
+name = "p100b"
+vni = 100
+
+[[port]]
+name = "p200"
+vni = 200
+
+[[port]]
+name = "p300"
+vni = 300
+"#;
+
+/// The uplink's MAC.
+pub const UPLINK_MAC: Mac = [2, 0, 0, 0, 1, 1];
+/// Our VTEP address.
+pub const VTEP_LOCAL: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+/// The remote VTEP that the access -> uplink and uplink -> access benches use.
+pub const VTEP_REMOTE: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// Its MAC (an on-link neighbour).
+pub const VTEP_REMOTE_MAC: Mac = [2, 0, 0, 0, 1, 2];
+/// A remote VTEP off the uplink subnet: reached through the ECMP next hops.
+pub const VTEP_ROUTED: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 1);
+/// VXLAN UDP port.
+pub const VXLAN_PORT: u16 = 4789;
+
+/// Port indexes (port 0 is the uplink).
+pub const UL: u16 = 0;
+pub const P100A: u16 = 1;
+pub const P100B: u16 = 2;
+pub const P200: u16 = 3;
+pub const P300: u16 = 4;
+
+/// The switch under test: running state, FDB and one worker's counters.
+pub struct Rig {
+    pub state: State,
+    pub fdb: Fdb,
+    pub ctr: Counters,
+}
+
+impl Rig {
+    /// The switch of [`CONFIG`] with an FDB of `fdb_capacity` entries.
+    pub fn new(fdb_capacity: usize) -> Rig {
+        let config = Config::parse(CONFIG, "bench.toml").expect("bench config is valid");
+        let uplink = UplinkInfo {
+            name: "ul".into(),
+            mac: UPLINK_MAC,
+            ipv4: None,
+            mtu: 1600,
+        };
+        let state = State::build(&config, &uplink, true).expect("bench config runs");
+        Rig {
+            state,
+            fdb: Fdb::new(fdb_capacity),
+            ctr: Counters::default(),
+        }
+    }
+
+    /// The BD of `vni`.
+    pub fn bd(&self, vni: u32) -> u16 {
+        self.state.bd_of_vni(vni).expect("VNI is configured")
+    }
+
+    /// The VTEP index of `ip`.
+    pub fn vtep(&self, ip: Ipv4Addr) -> u16 {
+        self.state.vtep_of_ip(ip).expect("VTEP is in a flood list")
+    }
+
+    /// Learns the [`BATCH`] local hosts of [`local_host`] on `port` and the
+    /// remote hosts of [`remote_host`] behind [`VTEP_REMOTE`], in `vni`, at
+    /// time `now`: after this, both directions of the benches' traffic hit.
+    pub fn learn_hosts(&self, vni: u32, port: u16, now: u32) {
+        let bd = self.bd(vni);
+        let v = self.vtep(VTEP_REMOTE);
+        for i in 0..BATCH {
+            self.fdb.learn(bd, &local_host(i), Dest::Port(port), now);
+            self.fdb.learn(bd, &remote_host(i), Dest::Vtep(v), now);
+        }
+    }
+}
+
+/// Local host `i` (behind an access port).
+pub fn local_host(i: usize) -> Mac {
+    [2, 0, 0, 0x10, (i >> 8) as u8, i as u8]
+}
+
+/// Remote host `i` (behind a remote VTEP).
+pub fn remote_host(i: usize) -> Mac {
+    [2, 0, 0, 0x20, (i >> 8) as u8, i as u8]
+}
+
+/// An inner Ethernet + IPv4 + UDP frame of exactly `len` bytes (at least 42)
+/// from `src` to `dst`, UDP source port `sport`.
+pub fn inner_udp(src: Mac, dst: Mac, sport: u16, len: usize) -> Vec<u8> {
+    assert!(len >= 42, "Ethernet + IPv4 + UDP headers take 42 bytes");
+    let b = PacketBuilder::ethernet2(src, dst)
+        .ipv4([198, 19, 0, src[5]], [198, 19, 1, dst[5]], 64)
+        .udp(sport, 5000);
+    let payload = vec![0x5a; len - 42];
+    let mut v = Vec::with_capacity(len);
+    b.write(&mut v, &payload).expect("writing to a Vec");
+    debug_assert_eq!(v.len(), len);
+    v
+}
+
+/// A VXLAN-in-IPv4 frame from remote VTEP `from` (sent from `from_mac`) to
+/// our VTEP, in `vni`, carrying `inner`.
+pub fn vxlan_frame(from: Ipv4Addr, from_mac: Mac, vni: u32, sport: u16, inner: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2(from_mac, UPLINK_MAC)
+        .ipv4(from.octets(), VTEP_LOCAL.octets(), 64)
+        .udp(sport, VXLAN_PORT);
+    let v = vni.to_be_bytes();
+    let mut payload = vec![0x08, 0, 0, 0, v[1], v[2], v[3], 0];
+    payload.extend_from_slice(inner);
+    let mut f = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut f, &payload).expect("writing to a Vec");
+    f
+}
+
+/// The [`BATCH`] inner frames of `len` bytes from local host `i` to remote
+/// host `i` (access -> uplink traffic), one flow each.
+pub fn access_batch(len: usize) -> Vec<Vec<u8>> {
+    (0..BATCH)
+        .map(|i| inner_udp(local_host(i), remote_host(i), 40000 + i as u16, len))
+        .collect()
+}
+
+/// The [`BATCH`] VXLAN frames from [`VTEP_REMOTE`] in `vni`, each carrying
+/// an inner frame of `inner_len` bytes from remote host `i` to local host `i`
+/// (uplink -> access traffic).
+pub fn uplink_batch(vni: u32, inner_len: usize) -> Vec<Vec<u8>> {
+    (0..BATCH)
+        .map(|i| {
+            let inner = inner_udp(remote_host(i), local_host(i), 40000 + i as u16, inner_len);
+            vxlan_frame(VTEP_REMOTE, VTEP_REMOTE_MAC, vni, 49152 + i as u16, &inner)
+        })
+        .collect()
+}
+
+/// SplitMix64: a fast deterministic generator for table keys. Not for
+/// anything but benches.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A value in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// A random locally administered unicast MAC.
+    pub fn mac(&mut self) -> Mac {
+        let b = self.next_u64().to_le_bytes();
+        [(b[0] & 0xfc) | 0x02, b[1], b[2], b[3], b[4], b[5]]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vxswitch::pipeline::{access::access_rx, uplink::uplink_rx, Verdict};
+
+    #[test]
+    fn rig_forwards_both_directions() {
+        let rig = Rig::new(1024);
+        rig.learn_hosts(100, P100A, 1);
+        let v = rig.vtep(VTEP_REMOTE);
+        for f in access_batch(64) {
+            assert_eq!(
+                access_rx(&rig.state, &rig.fdb, P100A, &f, 1, &rig.ctr),
+                Ok(Verdict::Vtep(v))
+            );
+        }
+        for f in uplink_batch(100, 1500) {
+            let mut buf = f.clone();
+            let mut len = buf.len();
+            assert_eq!(
+                uplink_rx(&rig.state, &rig.fdb, &mut buf, &mut len, 1, &rig.ctr),
+                Ok(Verdict::Port(P100A))
+            );
+            assert_eq!(len, 1500);
+        }
+    }
+}
