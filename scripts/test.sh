@@ -30,7 +30,8 @@ E2E=(
     "e2e/learning.sh"
     "e2e/kernel_interop.sh xdp"
     "e2e/kernel_interop.sh packet"
-    "e2e/hostile.sh"
+    "e2e/hostile.sh xdp"
+    "e2e/hostile.sh packet"
     "e2e/host_reachable.sh xdp"
     "e2e/host_reachable.sh packet"
 )
@@ -45,6 +46,26 @@ for t in "${E2E[@]}"; do
         failures+=("$t")
     fi
 done
+# The performance harness, quick mode: proves it runs and produces numbers
+# for every device under test. Speeds are never asserted.
+vx_log "performance harness (scripts/bench.sh --quick)"
+bench_json=$(mktemp /tmp/vxswitch-bench.XXXXXX.json)
+if bash "$VX_ROOT/scripts/bench.sh" --quick --json "$bench_json" && python3 - "$bench_json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+duts = {r["dut"] for r in rows if r.get("kind") == "max_rate" and r["gen"]["received"] > 0}
+missing = {"vxswitch", "kernel", "ovs", "raw_afxdp"} - duts
+assert not missing, f"no numbers for {missing}"
+print(f"bench: numbers for {sorted(duts)}")
+PY
+then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    failures+=("bench.sh --quick")
+fi
+rm -f "$bench_json"
+
 leftover=$(ip netns list | awk '{print $1}' | grep -E '^vx' || true)
 if [ -n "$leftover" ]; then
     echo "namespaces left behind: $leftover" >&2

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Sends malformed and foreign VXLAN frames out of an interface, COUNT of each
 kind, to the VTEP 198.18.0.1 at MAC 02:00:00:00:01:01 (host A of
-lib/overlay.sh). Prints each kind's name and the drop counter it must raise.
+lib/overlay.sh). Prints, per kind, the switch's drop counter it must raise,
+the uplink XDP program's verdict counter when that program hands the frame
+to the kernel instead (AF_XDP backend; "-" when it reaches the switch), and
+the kind's name.
 
 usage: hostile.py IFACE COUNT
 """
@@ -43,18 +46,18 @@ def frame(vni=100, flags=0x08, rsvd=b"\0\0\0", rsvd2=0, dport=4789, dst=DST_IP,
 
 
 KINDS = [
-    ("unknown VNI 999", "decap.unknown_vni", frame(vni=999)),
-    ("I flag clear", "decap.bad_flags", frame(flags=0x00)),
-    ("reserved flag bits set", "decap.bad_flags", frame(flags=0x88)),
-    ("reserved field set", "decap.bad_flags", frame(rsvd2=1)),
-    ("UDP port 4790", "decap.wrong_port", frame(dport=4790)),
-    ("to another VTEP address", "decap.not_our_vtep", frame(dst=bytes([198, 18, 0, 99]))),
-    ("bad IPv4 checksum", "decap.bad_ip_header", frame(bad_csum=True)),
-    ("IPv4 fragment", "decap.fragment", frame(frag=0x2000)),
-    ("TCP, not UDP", "decap.not_vxlan", frame(proto=6)),
-    ("inner frame of 6 bytes", "rx.truncated", frame(payload=bytes(6))),
-    ("IPv4 total length beyond the frame", "rx.truncated", frame(cut=60)),
-    ("inner multicast source MAC", "rx.bad_src_mac", frame(payload=inner(src=bytes.fromhex("030000000001")))),
+    ("unknown VNI 999", "decap.unknown_vni", "-", frame(vni=999)),
+    ("I flag clear", "decap.bad_flags", "-", frame(flags=0x00)),
+    ("reserved flag bits set", "decap.bad_flags", "-", frame(flags=0x88)),
+    ("reserved field set", "decap.bad_flags", "-", frame(rsvd2=1)),
+    ("UDP port 4790", "decap.wrong_port", "xdp.pass_not_ours", frame(dport=4790)),
+    ("to another VTEP address", "decap.not_our_vtep", "xdp.pass_not_ours", frame(dst=bytes([198, 18, 0, 99]))),
+    ("bad IPv4 checksum", "decap.bad_ip_header", "-", frame(bad_csum=True)),
+    ("IPv4 fragment", "decap.fragment", "xdp.pass_fragment", frame(frag=0x2000)),
+    ("TCP, not UDP", "decap.not_vxlan", "xdp.pass_not_udp", frame(proto=6)),
+    ("inner frame of 6 bytes", "rx.truncated", "-", frame(payload=bytes(6))),
+    ("IPv4 total length beyond the frame", "rx.truncated", "-", frame(cut=60)),
+    ("inner multicast source MAC", "rx.bad_src_mac", "-", frame(payload=inner(src=bytes.fromhex("030000000001")))),
 ]
 
 
@@ -62,10 +65,10 @@ def main():
     iface, count = sys.argv[1], int(sys.argv[2])
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
-    for name, counter, f in KINDS:
+    for name, counter, xdp_counter, f in KINDS:
         for _ in range(count):
             s.send(f)
-        print(f"{counter}\t{name}")
+        print(f"{counter}\t{xdp_counter}\t{name}")
 
 
 if __name__ == "__main__":

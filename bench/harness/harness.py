@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""End-to-end performance harness: vxswitch, the Linux kernel's vxlan + bridge,
+Open vSwitch's userspace datapath (AF_XDP ports) and a raw AF_XDP forwarder,
+side by side on one namespace topology, driven by vxgen (bench/gen).
+
+    vxb-tg (generator, pinned to the generator core)        vxb-dut (device under test, its core)
+    a0  02:00:00:00:a1:00  <--veth-->  c0   access port, VNI 100
+    u0  02:00:00:00:01:02  <--veth-->  ul   uplink 198.18.0.1/24  02:00:00:00:01:01
+        (plays the remote VTEP 198.18.0.2)
+
+encap: vxgen sends inner frames on a0; the DUT encapsulates toward 198.18.0.2
+       and vxgen receives VXLAN on u0.
+decap: vxgen sends VXLAN (VNI 100) on u0; the DUT decapsulates and vxgen
+       receives the inner frames on a0.
+raw:   the raw forwarder moves the same frames unchanged (the ceiling).
+
+Each frame carries a send timestamp in its last 16 bytes, so vxgen measures
+latency at the sink whatever headers the DUT added or removed. Per run the
+harness also samples /proc/stat for both cores (so a saturated generator core
+is visible) and reads the DUT's own processing cycles per packet where it
+reports them (vxswitch: vxctl stats; OVS: dpif-netdev/pmd-stats-show).
+
+Everything it creates (namespaces, processes, OVS's private run directory) is
+removed on exit, even on failure or Ctrl-C. Speeds are reported, never
+asserted: the machine is shared and noisy; compare ratios from one run.
+
+usage: harness.py --bin DIR [--quick] [--json FILE] [--only NAMES]
+"""
+
+import argparse
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+NS_TG, NS_DUT = "vxb-tg", "vxb-dut"
+MAC_A0, MAC_B1 = "02:00:00:00:a1:00", "02:00:00:00:b1:00"
+MAC_UL, MAC_U0 = "02:00:00:00:01:01", "02:00:00:00:01:02"
+VTEP, REMOTE = "198.18.0.1", "198.18.0.2"
+IN_A, IN_B = "198.19.100.1", "198.19.100.2"
+VNI = 100
+
+STARTED = []  # Popen objects we started, ended by PID on exit
+NETNS = []
+TMP = tempfile.mkdtemp(prefix="vxbench.")
+
+
+def log(msg):
+    print(f"==> {msg}", file=sys.stderr, flush=True)
+
+
+def sh(cmd, check=True, capture=False, ns=None, timeout=120):
+    if ns:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    r = subprocess.run(cmd, check=False, text=True, timeout=timeout,
+                       stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                       stderr=subprocess.PIPE)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout if capture else r.returncode
+
+
+def start(cmd, ns=None, logname=None):
+    if ns:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    out = open(os.path.join(TMP, logname), "w") if logname else subprocess.DEVNULL
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    STARTED.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM):
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def cleanup():
+    for p in reversed(STARTED):
+        try:
+            stop(p)
+        except Exception:
+            pass
+    for ns in NETNS:
+        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def netns(name):
+    subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+    sh(["ip", "netns", "add", name])
+    NETNS.append(name)
+    sh(["ip", "link", "set", "lo", "up"], ns=name)
+    sh(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=name)
+
+
+def topology():
+    for ns in (NS_TG, NS_DUT):
+        netns(ns)
+    sh(["ip", "link", "add", "a0", "netns", NS_TG, "type", "veth", "peer", "name", "c0", "netns", NS_DUT])
+    sh(["ip", "link", "add", "u0", "netns", NS_TG, "type", "veth", "peer", "name", "ul", "netns", NS_DUT])
+    sh(["ip", "link", "set", "a0", "address", MAC_A0, "up"], ns=NS_TG)
+    sh(["ip", "link", "set", "u0", "address", MAC_U0, "up"], ns=NS_TG)
+    sh(["ip", "link", "set", "c0", "up"], ns=NS_DUT)
+    sh(["ip", "link", "set", "ul", "address", MAC_UL, "up"], ns=NS_DUT)
+    sh(["ip", "addr", "add", f"{VTEP}/24", "dev", "ul"], ns=NS_DUT)
+    # The generator's socket takes every frame on u0, so the DUT's kernel
+    # cannot ARP for the remote VTEP: give it the answer.
+    sh(["ip", "neigh", "replace", REMOTE, "lladdr", MAC_U0, "dev", "ul", "nud", "permanent"], ns=NS_DUT)
+
+
+def cpu_times():
+    """(busy, total) jiffies per CPU."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                idle = v[3] + (v[4] if len(v) > 4 else 0)
+                out[int(m.group(1))] = (sum(v[:8]) - idle, sum(v[:8]))
+    return out
+
+
+def busy_pct(before, after, cpu):
+    b = after[cpu][0] - before[cpu][0]
+    t = after[cpu][1] - before[cpu][1]
+    return round(100.0 * b / t, 1) if t else 0.0
+
+
+# --- devices under test ------------------------------------------------------
+
+class Dut:
+    name = "?"
+    directions = ("decap", "encap")
+
+    def up(self):
+        pass
+
+    def down(self):
+        pass
+
+    def before(self):
+        pass
+
+    def cycles_per_packet(self):
+        return None
+
+
+class Vxswitch(Dut):
+    name = "vxswitch"
+
+    def __init__(self, bins, core):
+        self.bins, self.core = bins, core
+        self.sock = os.path.join(TMP, "vxswitch.sock")
+
+    def up(self):
+        cfg = os.path.join(TMP, "vxswitch.toml")
+        with open(cfg, "w") as f:
+            f.write(f'[underlay]\nvtep = "{VTEP}"\n[[underlay.neighbor]]\nip = "{REMOTE}"\nmac = "{MAC_U0}"\n'
+                    f'[[vni]]\nid = {VNI}\nflood = ["{REMOTE}"]\n[[port]]\nname = "c0"\nvni = {VNI}\n')
+        self.p = start([os.path.join(self.bins, "vxswitch"), "--uplink", "ul", "--cores", str(self.core),
+                        "--config", cfg, "--socket", self.sock, "--busy-poll"], ns=NS_DUT, logname="vxswitch.log")
+        for _ in range(100):
+            if os.path.exists(self.sock):
+                return
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError("vxswitch did not start: " + open(os.path.join(TMP, "vxswitch.log")).read())
+
+    def down(self):
+        stop(self.p)
+
+    def stats(self):
+        out = sh([os.path.join(self.bins, "vxctl"), "-s", self.sock, "--json", "stats"], capture=True)
+        ws = json.loads(out)["workers"]
+        return sum(w["busy_cycles"] for w in ws), sum(w["busy_packets"] for w in ws)
+
+    def before(self):
+        self.b = self.stats()
+
+    def cycles_per_packet(self):
+        c, p = self.stats()
+        dc, dp = c - self.b[0], p - self.b[1]
+        return round(dc / dp) if dp else None
+
+
+class Kernel(Dut):
+    name = "kernel"
+
+    def up(self):
+        sh(["ip", "link", "add", "vx100", "type", "vxlan", "id", str(VNI), "local", VTEP, "dstport", "4789",
+            "dev", "ul"], ns=NS_DUT)
+        sh(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx100", "dst", REMOTE], ns=NS_DUT)
+        sh(["ip", "link", "add", "br100", "type", "bridge"], ns=NS_DUT)
+        sh(["ip", "link", "set", "vx100", "master", "br100", "up"], ns=NS_DUT)
+        sh(["ip", "link", "set", "c0", "master", "br100", "up"], ns=NS_DUT)
+        sh(["ip", "link", "set", "br100", "up"], ns=NS_DUT)
+
+    def down(self):
+        for d in ("br100", "vx100"):
+            sh(["ip", "link", "del", d], ns=NS_DUT, check=False)
+
+
+class Ovs(Dut):
+    """Open vSwitch's userspace datapath, started by hand with a private run
+    directory: br-int (netdev) with c0 (afxdp) and a vxlan port; br-phy
+    (netdev) with ul (afxdp) and the VTEP address on its internal port."""
+    name = "ovs"
+
+    def __init__(self, core):
+        self.core = core
+        self.dir = os.path.join(TMP, "ovs")
+
+    def vsctl(self, *args):
+        return sh(["ovs-vsctl", f"--db=unix:{self.dir}/db.sock", "--timeout=20"] + list(args), capture=True)
+
+    def appctl(self, *args):
+        pid = open(f"{self.dir}/ovs-vswitchd.pid").read().strip()
+        return sh(["ovs-appctl", "-t", f"{self.dir}/ovs-vswitchd.{pid}.ctl"] + list(args), capture=True)
+
+    def up(self):
+        os.makedirs(self.dir)
+        env = dict(OVS_RUNDIR=self.dir, OVS_DBDIR=self.dir, OVS_LOGDIR=self.dir, OVS_SYSCONFDIR=self.dir)
+        os.environ.update(env)
+        sh(["ovsdb-tool", "create", f"{self.dir}/conf.db", "/usr/share/openvswitch/vswitch.ovsschema"])
+        self.db = start(["ovsdb-server", f"{self.dir}/conf.db", f"--remote=punix:{self.dir}/db.sock",
+                         f"--pidfile={self.dir}/ovsdb-server.pid", f"--log-file={self.dir}/ovsdb-server.log"],
+                        ns=NS_DUT)
+        for _ in range(50):
+            if os.path.exists(f"{self.dir}/db.sock"):
+                break
+            time.sleep(0.1)
+        self.vsctl("--no-wait", "init")
+        self.vsctl("--no-wait", "set", "Open_vSwitch", ".", f"other_config:pmd-cpu-mask={1 << self.core:#x}")
+        self.vs = start(["ovs-vswitchd", f"unix:{self.dir}/db.sock", f"--pidfile={self.dir}/ovs-vswitchd.pid",
+                         f"--log-file={self.dir}/ovs-vswitchd.log"], ns=NS_DUT)
+        for _ in range(50):
+            if os.path.exists(f"{self.dir}/ovs-vswitchd.pid"):
+                break
+            time.sleep(0.1)
+        sh(["ip", "addr", "flush", "dev", "ul"], ns=NS_DUT)
+        self.vsctl("add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
+                   f"other_config:hwaddr={MAC_UL}")
+        self.vsctl("add-port", "br-phy", "ul", "--", "set", "interface", "ul", "type=afxdp")
+        sh(["ip", "addr", "add", f"{VTEP}/24", "dev", "br-phy"], ns=NS_DUT)
+        sh(["ip", "link", "set", "br-phy", "up"], ns=NS_DUT)
+        self.vsctl("add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev")
+        self.vsctl("add-port", "br-int", "c0", "--", "set", "interface", "c0", "type=afxdp")
+        self.vsctl("add-port", "br-int", "vx100", "--", "set", "interface", "vx100", "type=vxlan",
+                   f"options:remote_ip={REMOTE}", f"options:key={VNI}", f"options:local_ip={VTEP}")
+        self.appctl("tnl/neigh/set", "br-phy", REMOTE, MAC_U0)
+        self.appctl("ovs/route/add", f"{REMOTE}/32", "br-phy")
+        time.sleep(2)
+
+    def down(self):
+        for p in (self.vs, self.db):
+            stop(p)
+        sh(["ip", "addr", "add", f"{VTEP}/24", "dev", "ul"], ns=NS_DUT, check=False)
+
+    def before(self):
+        self.appctl("dpif-netdev/pmd-stats-clear")
+
+    def cycles_per_packet(self):
+        out = self.appctl("dpif-netdev/pmd-stats-show")
+        m = re.search(r"pmd thread.*?avg processing cycles per packet: ([\d.]+)", out, re.S)
+        return round(float(m.group(1))) if m else None
+
+
+class Raw(Dut):
+    """The raw AF_XDP forwarder: frames between c0 and ul, unchanged."""
+    name = "raw_afxdp"
+
+    def __init__(self, bins, core):
+        self.bins, self.core = bins, core
+
+    def up(self):
+        self.p = start([os.path.join(self.bins, "xdpfwd"), "--a", "c0", "--b", "ul", "--core", str(self.core),
+                        "--busy-poll"], ns=NS_DUT, logname="xdpfwd.log")
+        time.sleep(1)
+        if self.p.poll() is not None:
+            raise RuntimeError("xdpfwd exited: " + open(os.path.join(TMP, "xdpfwd.log")).read())
+
+    def down(self):
+        stop(self.p, signal.SIGINT)
+
+
+# --- traffic -----------------------------------------------------------------
+
+def vxgen(bins, core, direction, raw, size, flows, rate, duration, warmup):
+    encap = direction == "encap"
+    args = [os.path.join(bins, "vxgen"), "--tx-if", "a0" if encap else "u0", "--rx-if", "u0" if encap else "a0",
+            "--size", str(size), "--flows", str(flows), "--rate", str(rate), "--duration", str(duration),
+            "--warmup", str(warmup), "--core", str(core), "--json", "--vni", str(VNI)]
+    if raw or encap:
+        args += ["--mode", "raw" if raw else "encap", "--src-mac", MAC_A0, "--dst-mac", MAC_B1,
+                 "--inner-src-ip", IN_A, "--inner-dst-ip", IN_B]
+    else:
+        args += ["--mode", "decap", "--outer-src-mac", MAC_U0, "--outer-dst-mac", MAC_UL,
+                 "--outer-src-ip", REMOTE, "--outer-dst-ip", VTEP,
+                 "--src-mac", MAC_B1, "--dst-mac", MAC_A0, "--inner-src-ip", IN_B, "--inner-dst-ip", IN_A]
+    out = sh(args, ns=NS_TG, capture=True, timeout=duration + warmup + 30)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", required=True, help="directory with vxswitch, vxctl, vxgen, xdpfwd")
+    ap.add_argument("--quick", action="store_true", help="64 B, 1 flow, short runs: under a minute")
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--only", help="comma-separated DUTs: vxswitch,kernel,ovs,raw_afxdp")
+    ap.add_argument("--dut-core", type=int, default=0)
+    ap.add_argument("--gen-core", type=int, default=1)
+    a = ap.parse_args()
+    atexit.register(cleanup)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+    sizes, flows_list = ((64,), (1,)) if a.quick else ((64, 1400), (1, 1000))
+    duration, warmup = (2, 1) if a.quick else (3, 1)
+    lat_rate = 20000
+    duts = [Vxswitch(a.bin, a.dut_core), Kernel(), Ovs(a.dut_core), Raw(a.bin, a.dut_core)]
+    if a.only:
+        keep = a.only.split(",")
+        duts = [d for d in duts if d.name in keep]
+
+    topology()
+    rows = []
+    for dut in duts:
+        log(f"{dut.name}: setting up")
+        try:
+            dut.up()
+        except Exception as e:  # a peer that cannot run here is reported, not fatal
+            log(f"{dut.name}: could not start: {e}")
+            rows.append(dict(dut=dut.name, error=str(e)))
+            continue
+        try:
+            for direction in dut.directions:
+                for size in sizes:
+                    for flows in flows_list:
+                        dut.before()
+                        c0 = cpu_times()
+                        r = vxgen(a.bin, a.gen_core, direction, dut.name == "raw_afxdp", size, flows, 0,
+                                  duration, warmup)
+                        c1 = cpu_times()
+                        row = dict(dut=dut.name, direction=direction, size=size, flows=flows, kind="max_rate",
+                                   gen=r, dut_core_busy_pct=busy_pct(c0, c1, a.dut_core),
+                                   gen_core_busy_pct=round(r["busy_pct"], 1),
+                                   gen_core_cpu_pct=busy_pct(c0, c1, a.gen_core),
+                                   cycles_per_packet=dut.cycles_per_packet())
+                        rows.append(row)
+                        log(f"{dut.name} {direction} {size}B {flows} flow(s): {r['received_pps'] / 1e6:.3f} Mpps "
+                            f"(sent {r['sent_pps'] / 1e6:.3f}), cores dut {row['dut_core_busy_pct']}% "
+                            f"gen {row['gen_core_busy_pct']}%, cycles/pkt {row['cycles_per_packet']}")
+                # Latency at a fixed moderate rate, 64 B, one flow.
+                r = vxgen(a.bin, a.gen_core, direction, dut.name == "raw_afxdp", 64, 1, lat_rate, duration, warmup)
+                rows.append(dict(dut=dut.name, direction=direction, size=64, flows=1, kind="latency",
+                                 rate_pps=lat_rate, gen=r))
+        finally:
+            dut.down()
+    report(rows, a)
+
+
+def report(rows, a):
+    def mpps(r):
+        return r["gen"]["received_pps"] / 1e6
+
+    tp = [r for r in rows if r.get("kind") == "max_rate"]
+    print()
+    print("Max-rate throughput (Mpps received at the sink; sent = offered by the generator)")
+    print(f"{'dut':<10} {'dir':<6} {'size':>5} {'flows':>5} {'rx Mpps':>8} {'tx Mpps':>8} {'loss%':>6} "
+          f"{'dut cpu%':>8} {'gen cpu%':>8} {'cyc/pkt':>8}")
+    for r in tp:
+        g = r["gen"]
+        print(f"{r['dut']:<10} {r['direction']:<6} {r['size']:>5} {r['flows']:>5} {mpps(r):>8.3f} "
+              f"{g['sent_pps'] / 1e6:>8.3f} {g['loss_pct']:>6.1f} {r['dut_core_busy_pct']:>8} "
+              f"{r['gen_core_busy_pct']:>8} {str(r['cycles_per_packet'] or '-'):>8}")
+    print("  (gen cpu% is the generator's share of busy loops, vxgen's busy_pct; the generator core also "
+          "carries the veth receive work of the AF_XDP devices)")
+    print()
+    print("vxswitch's ratio to each peer (same direction, size and flows, this run)")
+    ours = {(r["direction"], r["size"], r["flows"]): mpps(r) for r in tp if r["dut"] == "vxswitch"}
+    for r in tp:
+        if r["dut"] == "vxswitch":
+            continue
+        k = (r["direction"], r["size"], r["flows"])
+        if k in ours and mpps(r) > 0:
+            print(f"  vs {r['dut']:<10} {k[0]:<6} {k[1]:>5}B {k[2]:>5} flows: {ours[k] / mpps(r):.2f}x")
+    print()
+    print("Latency at a fixed rate, 64 B, 1 flow (microseconds)")
+    for r in rows:
+        if r.get("kind") == "latency":
+            g = r["gen"]
+            lat = g["latency_us"]
+            print(f"  {r['dut']:<10} {r['direction']:<6} {r['rate_pps']} pps: p50 {lat['p50']:.1f}  "
+                  f"p99 {lat['p99']:.1f}  p99.9 {lat['p999']:.1f}  max {lat['max']:.1f}  "
+                  f"(received {g['received']} of {g['sent']})")
+    gen_bound = [r for r in tp if r["gen_core_busy_pct"] >= 95 and r["gen"]["loss_pct"] < 1]
+    if gen_bound:
+        print()
+        print(f"note: in {len(gen_bound)} of {len(tp)} max-rate runs the generator's core was >= 95 % busy and "
+              "the DUT lost < 1 %: the generator (which also does the veth receive work of the AF_XDP devices) "
+              "was the limit there, not the DUT; compare the DUTs' own cycles per packet instead: "
+              + ", ".join(f"{r['dut']} {r['direction']} {r['size']}B" for r in gen_bound))
+    for r in rows:
+        if "error" in r:
+            print(f"\n{r['dut']}: not measured: {r['error']}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(dict(host=os.uname().nodename, kernel=os.uname().release, quick=a.quick, rows=rows), f, indent=1)
+        print(f"\nJSON: {a.json}")
+
+
+if __name__ == "__main__":
+    main()
