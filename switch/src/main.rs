@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use vxswitch::config::Config;
 use vxswitch::control::{self, Control, SocketFile, WorkerInfo};
-use vxswitch::port::packet::PacketBackend;
+use vxswitch::port::packet::{PacketBackend, UplinkFilter};
 use vxswitch::port::xdp::{XdpBackend, XdpMode};
 use vxswitch::port::xdp_prog::{Role, XdpProgram};
 use vxswitch::port::Backend;
@@ -180,6 +180,14 @@ fn run(cli: Cli) -> Result<()> {
             port_names.clone(),
         );
         let progs = progs.clone();
+        let filter = {
+            let st = shared.state.load();
+            UplinkFilter {
+                vtep: st.vtep_ip,
+                port: st.udp_port,
+                arp: st.answer_vtep_arp,
+            }
+        };
         let (backend, mode, idle) = (
             cli.backend,
             cli.xdp_mode,
@@ -209,7 +217,7 @@ fn run(cli: Cli) -> Result<()> {
                             }
                         }
                     }
-                    BackendKind::Packet => match PacketBackend::open(&names) {
+                    BackendKind::Packet => match PacketBackend::open(&names, filter) {
                         Ok(mut b) => {
                             let _ = ready.send(Ok(()));
                             drive(&mut b, &shared, &info, &stop, idle);

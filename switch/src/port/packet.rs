@@ -67,18 +67,89 @@ fn raw_socket() -> io::Result<i32> {
     Ok(fd)
 }
 
+/// What the uplink's socket filter lets through.
+#[derive(Debug, Clone, Copy)]
+pub struct UplinkFilter {
+    pub vtep: std::net::Ipv4Addr,
+    pub port: u16,
+    /// Also ARP (when the switch answers ARP for a VTEP address the kernel
+    /// does not own).
+    pub arp: bool,
+}
+
+/// A classic BPF program for the uplink socket, the AF_PACKET twin of
+/// `xdp_uplink`: only IPv4 UDP to the VTEP address and port, not fragments
+/// (and ARP when asked). The kernel still sees every frame as usual; the
+/// switch's socket is no longer handed the host's own traffic.
+fn uplink_filter(f: &UplinkFilter) -> Vec<libc::sock_filter> {
+    // Opcodes from linux/filter.h.
+    const LD_H_ABS: u16 = 0x28;
+    const LD_B_ABS: u16 = 0x30;
+    const LD_W_ABS: u16 = 0x20;
+    const LDX_B_MSH: u16 = 0xb1;
+    const LD_H_IND: u16 = 0x48;
+    const JEQ_K: u16 = 0x15;
+    const JSET_K: u16 = 0x45;
+    const RET_K: u16 = 0x06;
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    // Jump offsets count from the next instruction; 13 drops, 14 accepts.
+    vec![
+        op(LD_H_ABS, 0, 0, 12),                          // 0: ethertype
+        op(JEQ_K, 0, 1, 0x0806),                         // 1: ARP? else 3
+        op(RET_K, 0, 0, if f.arp { 0xffff } else { 0 }), // 2: ARP, as configured
+        op(JEQ_K, 0, 9, 0x0800),                         // 3: IPv4? else drop
+        op(LD_B_ABS, 0, 0, 23),                          // 4: IP protocol
+        op(JEQ_K, 0, 7, 17),                             // 5: UDP? else drop
+        op(LD_W_ABS, 0, 0, 30),                          // 6: destination address
+        op(JEQ_K, 0, 5, u32::from(f.vtep)),              // 7: ours? else drop
+        op(LD_H_ABS, 0, 0, 20),                          // 8: flags + fragment offset
+        op(JSET_K, 3, 0, 0x3fff),                        // 9: a fragment? drop
+        op(LDX_B_MSH, 0, 0, 14),                         // 10: X = IP header length
+        op(LD_H_IND, 0, 0, 16),                          // 11: UDP destination port (14 + X + 2)
+        op(JEQ_K, 1, 0, u32::from(f.port)),              // 12: our port? accept
+        op(RET_K, 0, 0, 0),                              // 13: drop
+        op(RET_K, 0, 0, 0xffff),                         // 14: accept
+    ]
+}
+
+fn attach_filter(fd: i32, prog: &[libc::sock_filter]) -> io::Result<()> {
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: fprog points at `prog`, which outlives the call; the kernel copies it.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            &fprog as *const libc::sock_fprog as *const libc::c_void,
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 impl PacketBackend {
-    /// Opens one promiscuous AF_PACKET socket per port (uplink first).
-    pub fn open(ports: &[String]) -> Result<PacketBackend, String> {
+    /// Opens one promiscuous AF_PACKET socket per port (uplink first); the
+    /// uplink's socket gets the [`UplinkFilter`].
+    pub fn open(ports: &[String], filter: UplinkFilter) -> Result<PacketBackend, String> {
         let ifaces = pnet_datalink::interfaces();
         let mut opened = Vec::with_capacity(ports.len());
-        for name in ports {
+        for (i, name) in ports.iter().enumerate() {
             let iface: &NetworkInterface = ifaces
                 .iter()
                 .find(|i| &i.name == name)
                 .ok_or_else(|| format!("interface {name} does not exist"))?;
             let fd =
                 raw_socket().map_err(|e| format!("opening an AF_PACKET socket for {name}: {e}"))?;
+            if i == 0 {
+                attach_filter(fd, &uplink_filter(&filter))
+                    .map_err(|e| format!("attaching the socket filter to {name}: {e}"))?;
+            }
             let config = Config {
                 read_timeout: Some(Duration::ZERO),
                 write_timeout: Some(Duration::from_millis(10)),
