@@ -34,6 +34,7 @@ E2E=(
     "e2e/hostile.sh packet"
     "e2e/host_reachable.sh xdp"
     "e2e/host_reachable.sh packet"
+    "e2e/nexthop_auto.sh"
 )
 passed=0 failed=0 failures=()
 for t in "${E2E[@]}"; do

@@ -80,6 +80,11 @@ pub struct PortStats {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VtepStats {
     pub ip: String,
+    /// The underlay MAC its frames go to ("-" when none yet, or per-flow next hops).
+    pub mac: String,
+    /// Where that MAC comes from: configured neighbor, next hops, kernel
+    /// (via a gateway or direct), unresolved.
+    pub via: String,
     pub tx_packets: u64,
     pub tx_bytes: u64,
     pub rx_packets: u64,

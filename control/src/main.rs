@@ -131,13 +131,13 @@ fn print_stats(s: &Stats) {
     }
     println!();
     println!(
-        "{:<16} {:>12} {:>14} {:>12}",
-        "REMOTE_VTEP", "TX_PACKETS", "TX_BYTES", "RX_PACKETS"
+        "{:<16} {:<18} {:<24} {:>12} {:>14} {:>12}",
+        "REMOTE_VTEP", "MAC", "VIA", "TX_PACKETS", "TX_BYTES", "RX_PACKETS"
     );
     for v in &s.vteps {
         println!(
-            "{:<16} {:>12} {:>14} {:>12}",
-            v.ip, v.tx_packets, v.tx_bytes, v.rx_packets
+            "{:<16} {:<18} {:<24} {:>12} {:>14} {:>12}",
+            v.ip, v.mac, v.via, v.tx_packets, v.tx_bytes, v.rx_packets
         );
     }
     println!();

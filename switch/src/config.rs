@@ -324,17 +324,6 @@ struct Checker<'a> {
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-/// What the underlay offers for reaching remote VTEPs. It counts entries
-/// that are present even if otherwise invalid, so one bad neighbor MAC or
-/// next hop does not also make every flood entry unreachable.
-#[derive(Default)]
-struct Reach {
-    /// `underlay.next_hops` is a non-empty array.
-    has_next_hops: bool,
-    /// IPs of `[[underlay.neighbor]]` entries whose `ip` is valid.
-    neighbor_ips: HashSet<Ipv4Addr>,
-}
-
 impl Checker<'_> {
     fn line(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
@@ -533,9 +522,8 @@ impl Checker<'_> {
     fn document(&mut self, doc: &DeTable<'_>) -> Config {
         let mut config = Config::default();
         self.check_keys(doc, "", TOP_KEYS);
-        let mut reach = Reach::default();
         if let Some(t) = doc.get("underlay").and_then(|v| self.table(v, "underlay")) {
-            reach = self.underlay(t, &mut config.underlay);
+            self.underlay(t, &mut config.underlay);
         }
         if let Some(t) = doc.get("fdb").and_then(|v| self.table(v, "fdb")) {
             self.fdb(t, &mut config.fdb);
@@ -545,8 +533,7 @@ impl Checker<'_> {
             let mut first_line: HashMap<u32, usize> = HashMap::new();
             for (i, item) in items.iter().enumerate() {
                 let path = format!("vni[{i}]");
-                let (vni, id) =
-                    self.vni(item, &path, config.underlay.vtep, &reach, &mut first_line);
+                let (vni, id) = self.vni(item, &path, config.underlay.vtep, &mut first_line);
                 vni_ids.extend(id);
                 config.vnis.extend(vni);
             }
@@ -562,8 +549,7 @@ impl Checker<'_> {
         config
     }
 
-    fn underlay(&mut self, t: &DeTable<'_>, u: &mut Underlay) -> Reach {
-        let mut reach = Reach::default();
+    fn underlay(&mut self, t: &DeTable<'_>, u: &mut Underlay) {
         self.check_keys(t, "underlay", UNDERLAY_KEYS);
         if let Some(v) = t.get("vtep") {
             u.vtep = self.ipv4(v, "underlay.vtep", "the local VTEP");
@@ -588,7 +574,6 @@ impl Checker<'_> {
             .get("next_hops")
             .and_then(|v| self.array(v, "underlay.next_hops"))
         {
-            reach.has_next_hops = !a.is_empty();
             let mut seen: HashMap<MacAddr, usize> = HashMap::new();
             for (i, item) in a.iter().enumerate() {
                 let path = format!("underlay.next_hops[{i}]");
@@ -618,9 +603,7 @@ impl Checker<'_> {
                     u.neighbors.push(n);
                 }
             }
-            reach.neighbor_ips.extend(first_line.keys());
         }
-        reach
     }
 
     fn src_port_range(&mut self, v: &Value<'_>, u: &mut Underlay) {
@@ -706,7 +689,6 @@ impl Checker<'_> {
         item: &Value<'_>,
         path: &str,
         vtep: Option<Ipv4Addr>,
-        reach: &Reach,
         first_line: &mut HashMap<u32, usize>,
     ) -> (Option<VniConfig>, Option<u32>) {
         let Some(t) = self.table(item, path) else {
@@ -743,11 +725,6 @@ impl Checker<'_> {
                     format!("{ip} is this switch's own address (underlay.vtep)")
                 } else if let Some(j) = seen.get(&ip) {
                     format!("duplicate flood entry {ip} (also {path}.flood[{j}])")
-                } else if !reach.has_next_hops && !reach.neighbor_ips.contains(&ip) {
-                    format!(
-                        "remote VTEP {ip} has no [[underlay.neighbor]] entry \
-                         and underlay.next_hops is empty"
-                    )
                 } else {
                     seen.insert(ip, i);
                     flood.push(ip);
@@ -1195,7 +1172,9 @@ vni = 16777215
     }
 
     #[test]
-    fn flood_vteps_must_be_reachable() {
+    fn flood_vteps_without_neighbor_entries_are_resolved_at_run_time() {
+        // No [[underlay.neighbor]] entry and no next hop: the switch resolves
+        // 198.18.0.3 from the kernel's routing and neighbour tables.
         let text = r#"[underlay]
 vtep = "198.18.0.1"
 [[underlay.neighbor]]
@@ -1206,17 +1185,9 @@ id = 100
 flood = ["198.18.0.2",
          "198.18.0.3"]
 "#;
-        only(
-            text,
-            "t.toml:9: vni[0].flood[1]: remote VTEP 198.18.0.3 has no [[underlay.neighbor]] entry and underlay.next_hops is empty",
-        );
-        // A next hop makes any remote VTEP reachable.
-        let routed = text.replace(
-            "vtep = \"198.18.0.1\"\n",
-            "vtep = \"198.18.0.1\"\nnext_hops = [\"02:00:00:00:00:fe\"]\n",
-        );
-        let c = ok(&routed);
+        let c = ok(text);
         assert_eq!(c.vnis[0].flood, vec![IP2, IP3]);
+        assert!(c.underlay.next_hops.is_empty());
     }
 
     #[test]
@@ -1448,7 +1419,7 @@ capacity = 0
 
 [[vni]]
 id = 100
-flood = ["198.18.0.9"]
+flood = ["198.18.0.300"]
 
 [[vni]]
 id = 100

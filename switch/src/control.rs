@@ -22,7 +22,9 @@ use vxctl::{
 use crate::config::format_mac;
 use crate::fdb::Dest;
 use crate::port::FrameAccounting;
+use crate::state::{State, Via};
 use crate::stats::{Counters, Drop as DropReason, Event};
+use crate::underlay::{Resolution, Resolver};
 use crate::Shared;
 
 /// What a worker publishes for the control thread.
@@ -97,17 +99,31 @@ pub struct Control {
     /// The uplink's XDP program, for its verdict counters (AF_XDP only).
     pub uplink_prog: Option<Arc<crate::port::xdp_prog::XdpProgram>>,
     pub backend: &'static str,
+    /// Resolves remote VTEPs that have no configured MAC from the kernel's
+    /// tables (None when every VTEP has one).
+    pub resolver: Option<std::cell::RefCell<Resolver>>,
 }
 
 const LISTENER: Token = Token(0);
+/// Token of the resolver's netlink notifications; clients count up from 1
+/// and never reach it.
+const NETLINK: Token = Token(usize::MAX);
 
 impl Control {
-    /// Serves until `stop` is set. Ages the FDB once a second.
+    /// Serves until `stop` is set. Ages the FDB once a second; resolves
+    /// remote VTEPs from the kernel when routes or neighbours change, and
+    /// once a second.
     pub fn serve(&self, listener: UnixListener, stop: &AtomicBool) -> io::Result<()> {
         let mut poll = Poll::new()?;
         let mut listener = listener;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
+        if let Some(r) = &self.resolver {
+            let fd = r.borrow().events_fd();
+            poll.registry()
+                .register(&mut mio::unix::SourceFd(&fd), NETLINK, Interest::READABLE)?;
+            self.resolve_vteps();
+        }
         let mut events = Events::with_capacity(64);
         let mut clients: HashMap<Token, Client> = HashMap::new();
         let mut next = 1usize;
@@ -120,6 +136,16 @@ impl Control {
                 Err(e) => return Err(e),
             }
             for ev in events.iter() {
+                if ev.token() == NETLINK {
+                    let changed = self
+                        .resolver
+                        .as_ref()
+                        .is_some_and(|r| r.borrow_mut().drain_events());
+                    if changed {
+                        self.resolve_vteps();
+                    }
+                    continue;
+                }
                 if ev.token() == LISTENER {
                     loop {
                         match listener.accept() {
@@ -166,9 +192,50 @@ impl Control {
                 self.shared
                     .fdb
                     .age(self.shared.now_secs(), st.fdb_age_secs, |_, _| false);
+                self.resolve_vteps();
             }
         }
         Ok(())
+    }
+
+    /// Asks the kernel how each remote VTEP without a configured MAC is
+    /// reached, and publishes a new running state if any answer changed.
+    fn resolve_vteps(&self) {
+        let Some(r) = &self.resolver else { return };
+        let mut r = r.borrow_mut();
+        let cur = self.shared.state.load_full();
+        let mut next: Option<State> = None;
+        for (i, v) in cur.vteps.iter().enumerate() {
+            if !matches!(v.via, Via::Kernel { .. } | Via::Unresolved) {
+                continue;
+            }
+            let (mac, via) = match r.resolve(v.ip) {
+                Ok(Resolution::Resolved { mac, gateway }) => (Some(mac), Via::Kernel { gateway }),
+                Ok(Resolution::Unresolved { .. }) | Ok(Resolution::NoRoute) => {
+                    (None, Via::Unresolved)
+                }
+                Err(e) => {
+                    eprintln!("vxswitch: resolving remote VTEP {}: {e}", v.ip);
+                    continue;
+                }
+            };
+            if (mac, via) != (v.mac, v.via) {
+                let base = next.as_ref().unwrap_or(&cur);
+                next = Some(base.with_vtep_mac(i, mac, via));
+                match mac {
+                    Some(m) => eprintln!(
+                        "vxswitch: remote VTEP {} at {} ({via})",
+                        v.ip,
+                        format_mac(&m)
+                    ),
+                    None => eprintln!("vxswitch: remote VTEP {} is unresolved", v.ip),
+                }
+            }
+        }
+        if let Some(st) = next {
+            // Read-copy-update: workers pick it up at their next batch.
+            self.shared.state.store(Arc::new(st));
+        }
     }
 
     /// Reads requests and writes replies; true when the client is done.
@@ -263,6 +330,8 @@ impl Control {
                 let v = |k: usize| sum(&|c| c.vtep(i)[k]);
                 VtepStats {
                     ip: t.ip.to_string(),
+                    mac: t.mac.map_or_else(|| "-".to_string(), |m| format_mac(&m)),
+                    via: t.via.to_string(),
                     tx_packets: v(0),
                     tx_bytes: v(1),
                     rx_packets: v(2),

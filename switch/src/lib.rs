@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod port;
 pub mod state;
 pub mod stats;
+pub mod underlay;
 pub mod wire;
 pub mod worker;
 

@@ -14,7 +14,8 @@ use vxswitch::port::packet::{PacketBackend, UplinkFilter};
 use vxswitch::port::xdp::{XdpBackend, XdpMode};
 use vxswitch::port::xdp_prog::{Role, XdpProgram};
 use vxswitch::port::Backend;
-use vxswitch::state::State;
+use vxswitch::state::{State, Via};
+use vxswitch::underlay::Resolver;
 use vxswitch::worker::{self, Idle};
 use vxswitch::{fdb::Fdb, host, Shared};
 
@@ -269,9 +270,27 @@ fn run(cli: Cli) -> Result<()> {
             socket_path.display()
         );
     }
+    // Remote VTEPs with no configured MAC are resolved from the kernel.
+    let resolver = if shared
+        .state
+        .load()
+        .vteps
+        .iter()
+        .any(|v| v.via == Via::Unresolved)
+    {
+        let c_uplink = std::ffi::CString::new(uplink.as_str()).context("uplink name")?;
+        // SAFETY: c_uplink is a valid NUL-terminated string.
+        let ifindex = unsafe { libc::if_nametoindex(c_uplink.as_ptr()) };
+        let r = Resolver::new(&uplink, ifindex)
+            .with_context(|| format!("opening netlink to resolve remote VTEPs on {uplink}"))?;
+        Some(std::cell::RefCell::new(r))
+    } else {
+        None
+    };
     let ctl = Control {
         shared: shared.clone(),
         workers: infos,
+        resolver,
         uplink_prog: progs.first().cloned(),
         backend: match cli.backend {
             BackendKind::Xdp => "xdp",

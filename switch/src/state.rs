@@ -43,12 +43,41 @@ pub struct Port {
 #[derive(Debug, Clone)]
 pub struct Vtep {
     pub ip: Ipv4Addr,
-    /// Its own MAC when it is a neighbour on the uplink subnet; else the
-    /// next hops are used.
+    /// The MAC its frames go to: its own or its gateway's. `None` with
+    /// [`Via::NextHops`] means one of the configured next hops per flow; with
+    /// [`Via::Unresolved`], frames to it are dropped (`encap.unresolved`).
     pub mac: Option<Mac>,
+    /// Where `mac` came from.
+    pub via: Via,
     /// Ethernet + IPv4 + UDP + VXLAN with lengths, source port and VNI zero
     /// and the IPv4 checksum computed over that; patched per packet.
     pub template: [u8; ENCAP_LEN],
+}
+
+/// Where a remote VTEP's underlay MAC comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A `[[underlay.neighbor]]` entry in the config.
+    Configured,
+    /// `underlay.next_hops`, one per flow.
+    NextHops,
+    /// The kernel's route and neighbour tables (src/underlay.rs): through
+    /// `gateway`, or directly when `None`.
+    Kernel { gateway: Option<Ipv4Addr> },
+    /// To be resolved from the kernel; not yet known.
+    Unresolved,
+}
+
+impl std::fmt::Display for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Via::Configured => write!(f, "configured neighbor"),
+            Via::NextHops => write!(f, "next hops"),
+            Via::Kernel { gateway: Some(g) } => write!(f, "kernel, via {g}"),
+            Via::Kernel { gateway: None } => write!(f, "kernel, direct"),
+            Via::Unresolved => write!(f, "unresolved"),
+        }
+    }
 }
 
 /// What the uplink is, as read from the host at start.
@@ -138,10 +167,16 @@ impl State {
                     Some((_, i)) => *i,
                     None => {
                         let mac = u.neighbors.iter().find(|n| n.ip == *ip).map(|n| n.mac);
+                        let via = match (mac, u.next_hops.is_empty()) {
+                            (Some(_), _) => Via::Configured,
+                            (None, false) => Via::NextHops,
+                            (None, true) => Via::Unresolved,
+                        };
                         let i = vteps.len() as u16;
                         vteps.push(Vtep {
                             ip: *ip,
                             mac,
+                            via,
                             template: template(uplink.mac, mac, vtep_ip, *ip, u.ttl, u.udp_port),
                         });
                         vtep_index.push((u32::from(*ip), i));
@@ -230,6 +265,17 @@ impl State {
             .map(|i| self.vtep_index[i].1)
     }
 
+    /// A copy of this state in which remote VTEP `idx` is reached at `mac`,
+    /// as learned `via` the kernel; its outer-header template follows.
+    pub fn with_vtep_mac(&self, idx: usize, mac: Option<Mac>, via: Via) -> State {
+        let mut st = self.clone();
+        let v = &mut st.vteps[idx];
+        v.mac = mac;
+        v.via = via;
+        v.template[..6].copy_from_slice(&mac.unwrap_or([0; 6]));
+        st
+    }
+
     /// The overlay MTU: what fits in the uplink MTU after encap.
     pub fn overlay_mtu(&self) -> u16 {
         self.uplink_mtu - ENCAP_LEN as u16
@@ -270,4 +316,54 @@ fn template(
     vxlan::VxlanPacket::new_unchecked(&mut t[ip + ipv4::HEADER_LEN + udp::HEADER_LEN..]).emit(0);
     debug_assert_eq!(checksum::checksum(&t[ip..ip + ipv4::HEADER_LEN]), 0);
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::encap::encap;
+    use crate::stats::Drop;
+
+    fn state() -> State {
+        let cfg = Config::parse(
+            "[underlay]\nvtep = \"198.18.0.1\"\n[[vni]]\nid = 100\nflood = [\"198.18.1.2\"]\n",
+            "t.toml",
+        )
+        .expect("valid config");
+        let uplink = UplinkInfo {
+            name: "ul".into(),
+            mac: [2, 0, 0, 0, 1, 1],
+            ipv4: None,
+            mtu: 1500,
+        };
+        State::build(&cfg, &uplink, false).expect("buildable state")
+    }
+
+    #[test]
+    fn unresolved_vtep_drops_until_the_kernel_answers() {
+        let st = state();
+        assert_eq!(st.vteps[0].via, Via::Unresolved);
+        let mut buf = vec![0u8; 512];
+        buf[..14].copy_from_slice(&[2, 0, 0, 0, 0xb1, 0, 2, 0, 0, 0, 0xa1, 0, 8, 0]);
+        assert_eq!(
+            encap(&mut buf, 60, &st, &st.vteps[0], 100, 7),
+            Err(Drop::Unresolved)
+        );
+
+        let gw = Ipv4Addr::new(198, 18, 0, 254);
+        let mac = [2, 0, 0, 0, 2, 0xa];
+        let next = st.with_vtep_mac(0, Some(mac), Via::Kernel { gateway: Some(gw) });
+        assert_eq!(next.vteps[0].via.to_string(), "kernel, via 198.18.0.254");
+        let n =
+            encap(&mut buf, 60, &next, &next.vteps[0], 100, 7).expect("resolved VTEP encapsulates");
+        assert_eq!(n, 60 + ENCAP_LEN);
+        assert_eq!(&buf[..6], &mac, "outer destination is the gateway's MAC");
+        assert_eq!(
+            &buf[6..12],
+            &[2, 0, 0, 0, 1, 1],
+            "outer source is the uplink's MAC"
+        );
+        // The old snapshot is untouched: workers still holding it keep going.
+        assert_eq!(st.vteps[0].mac, None);
+    }
 }

@@ -55,6 +55,8 @@ named! {
         SamePort = "fwd.same_port",
         /// After encap the frame would exceed the uplink MTU.
         TooBig = "mtu.too_big",
+        /// The remote VTEP's underlay MAC is not known yet (being resolved).
+        Unresolved = "encap.unresolved",
         /// No free frame for a flood copy.
         NoFrame = "tx.no_frame",
         /// The port's TX ring had no room.

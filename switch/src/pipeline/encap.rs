@@ -32,6 +32,9 @@ pub fn encap(
     if outer_ip_len > usize::from(st.uplink_mtu) || len + ENCAP_LEN > buf.len() {
         return Err(Drop::TooBig);
     }
+    if vtep.mac.is_none() && st.next_hops.is_empty() {
+        return Err(Drop::Unresolved);
+    }
     buf.copy_within(..len, ENCAP_LEN);
     write_outer(
         &mut buf[..ENCAP_LEN],
