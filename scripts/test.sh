@@ -23,10 +23,12 @@ cargo test --workspace
 
 vx_build
 export VXSWITCH VXCTL
+netns_before=$(ip netns list | awk '{print $1}' | sort)
 E2E=(
     "e2e/two_hosts.sh xdp"
     "e2e/two_hosts.sh packet"
     "e2e/two_hosts.sh xdp2"
+    "e2e/two_hosts.sh xdp-txoff"
     "e2e/learning.sh"
     "e2e/kernel_interop.sh xdp"
     "e2e/kernel_interop.sh packet"
@@ -67,7 +69,9 @@ else
 fi
 rm -f "$bench_json"
 
-leftover=$(ip netns list | awk '{print $1}' | grep -E '^vx' || true)
+# Namespaces that appeared during the run and are still there: a test did not
+# clean up after itself (ones that existed before are someone else's).
+leftover=$(comm -13 <(echo "$netns_before") <(ip netns list | awk '{print $1}' | sort) | tr '\n' ' ')
 if [ -n "$leftover" ]; then
     echo "namespaces left behind: $leftover" >&2
     failed=$((failed + 1))

@@ -74,6 +74,10 @@ pub struct PortStats {
     pub rx_bytes: u64,
     pub tx_packets: u64,
     pub tx_bytes: u64,
+    /// Partial TCP/UDP checksums the switch completed on frames from this
+    /// port (sent with checksum offload on).
+    #[serde(default)]
+    pub csum_completed: u64,
 }
 
 /// Traffic to and from one remote VTEP.

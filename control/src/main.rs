@@ -119,14 +119,14 @@ fn print_stats(s: &Stats) {
     println!("fdb {}/{} entries", s.fdb_entries, s.fdb_capacity);
     println!();
     println!(
-        "{:<16} {:>8} {:>12} {:>14} {:>12} {:>14}",
-        "PORT", "VNI", "RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES"
+        "{:<16} {:>8} {:>12} {:>14} {:>12} {:>14} {:>10}",
+        "PORT", "VNI", "RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES", "CSUM_FIXED"
     );
     for p in &s.ports {
         let vni = p.vni.map_or("uplink".to_string(), |v| v.to_string());
         println!(
-            "{:<16} {:>8} {:>12} {:>14} {:>12} {:>14}",
-            p.name, vni, p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes
+            "{:<16} {:>8} {:>12} {:>14} {:>12} {:>14} {:>10}",
+            p.name, vni, p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes, p.csum_completed
         );
     }
     println!();

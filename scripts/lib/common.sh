@@ -77,8 +77,9 @@ vx_netns_add() {
 
 # vx_container HOSTNS NAME PORT IP MAC: a container namespace NAME whose eth0
 # (IP/24, MAC, overlay MTU 1450) is the peer of access port PORT in HOSTNS.
-# TX checksum offload is off on the container's eth0: AF_XDP does not complete
-# partial checksums, so the frames it sends must carry full ones.
+# The container keeps its default offloads (the switch completes partial
+# checksums); VX_TX_OFF=1 turns TX checksum offload off, as operators of other
+# AF_XDP switches must.
 vx_container() {
     local host=$1 name=$2 port=$3 ip=$4 mac=$5
     vx_netns_add "$name"
@@ -86,7 +87,9 @@ vx_container() {
         type veth peer name eth0 netns "$name" numtxqueues "$VX_QUEUES" numrxqueues "$VX_QUEUES"
     ip -n "$name" link set eth0 address "$mac" mtu 1450 up
     ip -n "$name" addr add "$ip/24" dev eth0
-    ip netns exec "$name" ethtool -K eth0 tx off >/dev/null
+    if [ "${VX_TX_OFF:-0}" = 1 ]; then
+        ip netns exec "$name" ethtool -K eth0 tx off >/dev/null
+    fi
     ip -n "$host" link set "$port" up
 }
 

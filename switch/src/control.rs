@@ -319,6 +319,7 @@ impl Control {
                     rx_bytes: v(1),
                     tx_packets: v(2),
                     tx_bytes: v(3),
+                    csum_completed: sum(&|c| c.port_csum_completed(i)),
                 }
             })
             .collect();

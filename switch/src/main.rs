@@ -168,6 +168,21 @@ fn run(cli: Cli) -> Result<()> {
             )?));
         }
     }
+    // AF_PACKET: a pass-everything XDP program on each port (uplink too: a
+    // peer's vxlan device sends GSO frames as well) makes the kernel segment
+    // GSO frames before the socket sees them. Best effort: a host without XDP
+    // still runs, with GSO super-frames dropped as rx.oversize.
+    let mut pass_progs: Vec<XdpProgram> = Vec::new();
+    if cli.backend == BackendKind::Packet {
+        for name in &port_names {
+            match XdpProgram::attach(name, Role::Pass, 1, XdpMode::Auto) {
+                Ok(p) => pass_progs.push(p),
+                Err(e) => eprintln!(
+                    "vxswitch: {e}: GSO frames from {name} will be dropped (rx.oversize); turn off TSO/GSO on its peer"
+                ),
+            }
+        }
+    }
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let mut handles = Vec::new();
     let mut infos = Vec::new();
@@ -302,6 +317,7 @@ fn run(cli: Cli) -> Result<()> {
     for h in handles {
         let _ = h.join();
     }
+    drop(pass_progs);
     served.context("serving the control socket")?;
     eprintln!("vxswitch: stopped");
     Ok(())

@@ -33,6 +33,9 @@ named! {
         BadSrcMac = "rx.bad_src_mac",
         /// Frame arrived on a port that is not in the running state.
         UnknownPort = "rx.unknown_port",
+        /// Frame larger than a frame buffer (a GSO super-frame the kernel did
+        /// not segment; AF_PACKET backend).
+        Oversize = "rx.oversize",
         /// Uplink frame that is not IPv4/UDP (ARP not for our VTEP included).
         NotVxlan = "decap.not_vxlan",
         /// Outer IPv4 header malformed or its checksum wrong.
@@ -85,6 +88,8 @@ named! {
         LearnUnknownVtep = "learn.unknown_vtep",
         /// ARP requests for our VTEP address answered by the switch.
         ArpVtepReply = "arp.vtep_replies",
+        /// Partial TCP/UDP checksums (offload left to "hardware") completed.
+        CsumCompleted = "csum.completed",
         /// TSC cycles spent in poll iterations that moved frames (idle polls excluded).
         BusyCycles = "worker.busy_cycles",
         /// Frames received in those iterations: busy_cycles / busy_packets is
@@ -100,8 +105,8 @@ pub const MAX_VTEPS: usize = 1024;
 const N_DROPS: usize = Drop::ALL.len();
 const N_EVENTS: usize = Event::ALL.len();
 const PORT_BASE: usize = N_DROPS + N_EVENTS;
-/// rx packets, rx bytes, tx packets, tx bytes
-const PORT_STRIDE: usize = 4;
+/// rx packets, rx bytes, tx packets, tx bytes, partial checksums completed
+const PORT_STRIDE: usize = 5;
 const VTEP_BASE: usize = PORT_BASE + MAX_PORTS * PORT_STRIDE;
 /// tx packets, tx bytes, rx packets
 const VTEP_STRIDE: usize = 3;
@@ -153,6 +158,12 @@ impl Counters {
         self.add(b + 2, 1);
         self.add(b + 3, bytes as u64);
     }
+    /// A partial L4 checksum completed on a frame received on `port`.
+    #[inline]
+    pub fn port_csum(&self, port: usize) {
+        self.add(PORT_BASE + (port % MAX_PORTS) * PORT_STRIDE + 4, 1);
+        self.event(Event::CsumCompleted, 1);
+    }
     #[inline]
     pub fn vtep_tx(&self, vtep: usize, bytes: usize) {
         let b = VTEP_BASE + (vtep % MAX_VTEPS) * VTEP_STRIDE;
@@ -178,6 +189,10 @@ impl Counters {
             self.get(b + 2),
             self.get(b + 3),
         ]
+    }
+    /// Partial checksums completed on frames received on `port`.
+    pub fn port_csum_completed(&self, port: usize) -> u64 {
+        self.get(PORT_BASE + port * PORT_STRIDE + 4)
     }
     /// (tx packets, tx bytes, rx packets)
     pub fn vtep(&self, vtep: usize) -> [u64; 3] {

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::fdb::Fdb;
+use crate::pipeline::csum::complete_partial;
 use crate::pipeline::{
     access::access_rx, encap::encap, hash::flow_hash, uplink::uplink_rx, Verdict,
 };
@@ -88,11 +89,21 @@ pub fn forward<B: Backend>(
 ) {
     ctr.port_rx(usize::from(port), b.len(&d));
     let verdict = b.with_frame(&mut d, |buf, len| {
-        if port == UPLINK {
+        let v = if port == UPLINK {
             uplink_rx(st, fdb, buf, len, now, ctr)
         } else {
             access_rx(st, fdb, port, &buf[..*len], now, ctr)
+        };
+        // The frame goes on (decapsulated, when from the uplink): finish any
+        // checksum its sender left to offload (pipeline::csum).
+        if matches!(
+            v,
+            Ok(Verdict::Port(_) | Verdict::Vtep(_) | Verdict::Flood(_))
+        ) && complete_partial(&mut buf[..*len])
+        {
+            ctr.port_csum(usize::from(port));
         }
+        v
     });
     match verdict {
         Err(drop) => {

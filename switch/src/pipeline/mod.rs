@@ -6,6 +6,7 @@
 //! counting, so no stage can lose a frame without naming why.
 
 pub mod access;
+pub mod csum;
 pub mod encap;
 pub mod hash;
 pub mod uplink;

@@ -33,6 +33,9 @@ struct PacketPort {
 pub struct PacketBackend {
     ports: Vec<PacketPort>,
     arena: Arena,
+    /// Frames dropped in `rx` since the last flush, counted there.
+    oversize: u64,
+    no_frame: u64,
 }
 
 fn raw_socket() -> io::Result<i32> {
@@ -153,7 +156,9 @@ impl PacketBackend {
             let config = Config {
                 read_timeout: Some(Duration::ZERO),
                 write_timeout: Some(Duration::from_millis(10)),
-                read_buffer_size: FRAME_SIZE,
+                // Larger than a frame, so a GSO super-frame is seen whole and
+                // counted as rx.oversize rather than silently truncated.
+                read_buffer_size: 65536 + 256,
                 write_buffer_size: FRAME_SIZE,
                 promiscuous: true,
                 socket_fd: Some(fd),
@@ -172,6 +177,8 @@ impl PacketBackend {
         Ok(PacketBackend {
             ports: opened,
             arena: Arena::new(FRAMES, FRAME_SIZE),
+            oversize: 0,
+            no_frame: 0,
         })
     }
 
@@ -199,12 +206,19 @@ impl Backend for PacketBackend {
             let Ok(bytes) = self.ports[port].rx.next() else {
                 break;
             };
+            if bytes.len() > FRAME_SIZE {
+                self.oversize += 1;
+                continue;
+            }
             match self.arena.load(bytes) {
                 Some(d) => {
                     out[n] = d;
                     n += 1;
                 }
-                None => break,
+                None => {
+                    self.no_frame += 1;
+                    break;
+                }
             }
         }
         n
@@ -234,6 +248,12 @@ impl Backend for PacketBackend {
     fn flush(&mut self, ctr: &Counters) {
         for port in 0..self.ports.len() {
             self.send(port, ctr);
+        }
+        if self.oversize > 0 {
+            ctr.drop(Drop::Oversize, std::mem::take(&mut self.oversize));
+        }
+        if self.no_frame > 0 {
+            ctr.drop(Drop::NoFrame, std::mem::take(&mut self.no_frame));
         }
     }
     fn frames(&self) -> FrameAccounting {

@@ -38,6 +38,10 @@ pub const VERDICTS: [&str; 7] = [
 pub enum Role {
     /// Everything to the switch.
     Access,
+    /// Everything to the kernel: only for the side effect that a veth with an
+    /// XDP program makes its peer send MTU-sized frames, not GSO super-frames
+    /// (used on access ports with `--backend packet`).
+    Pass,
     /// Only VXLAN to this address and UDP port (and ARP, when `arp`: the
     /// switch answers for a VTEP address the kernel does not own); the rest
     /// to the kernel.
@@ -127,6 +131,7 @@ impl XdpProgram {
         p.verdicts_fd = unsafe { libbpf_sys::bpf_map__fd(p.map("verdicts")?) };
         let name = match role {
             Role::Access => "xdp_access",
+            Role::Pass => "xdp_pass",
             Role::Uplink { vtep, port, arp } => {
                 // SAFETY: as above.
                 let cfg_fd = unsafe { libbpf_sys::bpf_map__fd(p.map("cfg")?) };

@@ -1,15 +1,36 @@
 //! The Internet checksum (RFC 1071) and its incremental update (RFC 1624).
 
-/// Adds `data` to a running one's-complement sum (not yet folded).
-pub fn sum(mut acc: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
+/// Adds `data` to a running one's-complement sum; the result is folded to
+/// at most 17 bits, so sums of any length chain without overflow. Eight
+/// bytes at a time: two 32-bit big-endian halves into a 64-bit accumulator
+/// (RFC 1071 s2(B): the sum is independent of the word size).
+pub fn sum(acc: u32, data: &[u8]) -> u32 {
+    let mut wide = u64::from(acc);
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
+        let w = u64::from_be_bytes(c.try_into().expect("8-byte chunk"));
+        wide += (w >> 32) + (w & 0xffff_ffff);
     }
-    if let [last] = chunks.remainder() {
-        acc += u32::from(*last) << 8;
+    let mut pairs = chunks.remainder().chunks_exact(2);
+    for c in &mut pairs {
+        wide += u64::from(u16::from_be_bytes([c[0], c[1]]));
     }
-    acc
+    if let [last] = pairs.remainder() {
+        wide += u64::from(*last) << 8;
+    }
+    // Fold 64 -> 32 -> 17 bits.
+    wide = (wide & 0xffff_ffff) + (wide >> 32);
+    wide = (wide & 0xffff_ffff) + (wide >> 32);
+    let w = wide as u32;
+    (w & 0xffff) + (w >> 16)
+}
+
+/// Folds a running sum to 16 bits without complementing it.
+pub fn fold(mut acc: u32) -> u16 {
+    while acc >> 16 != 0 {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
 }
 
 /// Folds a running sum to 16 bits and complements it: the value to store.
@@ -41,6 +62,26 @@ mod tests {
         // RFC 1071 s3: the sum of these words is 0xddf2; the checksum its complement.
         let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
         assert_eq!(checksum(&data), !0xddf2);
+    }
+
+    #[test]
+    fn wide_sum_matches_the_definition() {
+        // The RFC 1071 definition, 16 bits at a time, against sum() at every
+        // length and alignment of a pseudo-random buffer.
+        let data: Vec<u8> = (0..1600u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for len in 0..200 {
+            for start in 0..8 {
+                let d = &data[start..start + len];
+                let mut naive = 0u32;
+                for c in d.chunks(2) {
+                    naive += u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0));
+                }
+                assert_eq!(finish(sum(0, d)), finish(naive), "len {len} start {start}");
+            }
+        }
+        assert_eq!(finish(sum(0xffff, &data)), finish(sum(0, &data) + 0xffff));
     }
 
     #[test]

@@ -1,0 +1,198 @@
+//! Completes partial TCP and UDP checksums, so containers keep their default
+//! offloads.
+//!
+//! A veth peer with TX checksum offload on hands its frames over with
+//! CHECKSUM_PARTIAL: the L4 checksum field holds only the folded pseudo-header
+//! sum and the rest is left for "hardware". AF_XDP copies the bytes and
+//! drops that metadata, so nothing downstream would ever finish the sum. This
+//! stage recognises such a field, cheaply, by its value: it equals the folded
+//! pseudo-header sum (addresses, protocol, L4 length), which a sender can
+//! only have written as a partial checksum. Then it computes the full
+//! checksum over the segment.
+//!
+//! Residual risk: a frame whose complete, correct checksum happens to equal
+//! its pseudo-header sum (about 1 in 65,536 frames) is also recomputed.
+//! Recomputing a correct checksum yields the same value, so such a frame is
+//! not changed: the cost is the extra sum, never a wrong byte. A frame that
+//! arrives with a wrong checksum that is not the pseudo-header sum is left
+//! wrong, for the receiver to drop, as a switch should.
+//!
+//! Runs on every frame from an access port and on every decapsulated frame.
+//! Covers IPv4 (not fragments) and IPv6 (TCP or UDP right after the fixed
+//! header), untagged.
+
+use crate::wire::checksum;
+use crate::wire::ethernet::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, HEADER_LEN};
+
+const PROTO_TCP: u8 = 6;
+const PROTO_UDP: u8 = 17;
+
+/// Completes `frame`'s L4 checksum if it is partial; true if it was.
+#[inline]
+pub fn complete_partial(frame: &mut [u8]) -> bool {
+    if frame.len() < HEADER_LEN + 20 {
+        return false;
+    }
+    let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
+    let ip = HEADER_LEN;
+    let (proto, l4_start, l4_len, pseudo) = match ethertype {
+        ETHERTYPE_IPV4 => {
+            if frame[ip] >> 4 != 4 {
+                return false;
+            }
+            let ihl = usize::from(frame[ip] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([frame[ip + 2], frame[ip + 3]]));
+            let frag = u16::from_be_bytes([frame[ip + 6], frame[ip + 7]]) & 0x3fff;
+            if ihl < 20 || total < ihl || ip + total > frame.len() || frag != 0 {
+                return false;
+            }
+            let proto = frame[ip + 9];
+            let l4_len = total - ihl;
+            let pseudo = checksum::sum(u32::from(proto) + l4_len as u32, &frame[ip + 12..ip + 20]);
+            (proto, ip + ihl, l4_len, pseudo)
+        }
+        ETHERTYPE_IPV6 => {
+            if frame.len() < ip + 40 || frame[ip] >> 4 != 6 {
+                return false;
+            }
+            let l4_len = usize::from(u16::from_be_bytes([frame[ip + 4], frame[ip + 5]]));
+            if ip + 40 + l4_len > frame.len() {
+                return false;
+            }
+            let proto = frame[ip + 6];
+            let pseudo = checksum::sum(u32::from(proto) + l4_len as u32, &frame[ip + 8..ip + 40]);
+            (proto, ip + 40, l4_len, pseudo)
+        }
+        _ => return false,
+    };
+    let at = match proto {
+        PROTO_TCP if l4_len >= 20 => l4_start + 16,
+        PROTO_UDP if l4_len >= 8 => l4_start + 6,
+        _ => return false,
+    };
+    let stored = u16::from_be_bytes([frame[at], frame[at + 1]]);
+    // UDP over IPv4 may carry no checksum at all (0): nothing to complete.
+    if stored != checksum::fold(pseudo) || (proto == PROTO_UDP && stored == 0) {
+        return false;
+    }
+    frame[at] = 0;
+    frame[at + 1] = 0;
+    let mut c = checksum::finish(checksum::sum(pseudo, &frame[l4_start..l4_start + l4_len]));
+    if proto == PROTO_UDP && c == 0 {
+        c = 0xffff; // RFC 768: a computed zero is sent as all ones
+    }
+    frame[at..at + 2].copy_from_slice(&c.to_be_bytes());
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
+    use proptest::prelude::*;
+
+    fn tcp_v4(payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([198, 19, 100, 1], [198, 19, 100, 2], 64)
+            .tcp(40000, 5201, 7, 64240);
+        let mut f = Vec::new();
+        b.write(&mut f, payload).unwrap();
+        f
+    }
+
+    fn udp_v6(payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv6([0xfd; 16], [0xfe; 16], 64)
+            .udp(40000, 5201);
+        let mut f = Vec::new();
+        b.write(&mut f, payload).unwrap();
+        f
+    }
+
+    /// Makes `f`'s L4 checksum partial the way Linux does for CHECKSUM_PARTIAL:
+    /// the folded pseudo-header sum, not complemented.
+    fn make_partial(f: &mut [u8], at: usize, pseudo_fold: u16) {
+        f[at..at + 2].copy_from_slice(&pseudo_fold.to_be_bytes());
+    }
+
+    fn pseudo_v4(f: &[u8], proto: u8) -> u16 {
+        let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
+        checksum::fold(checksum::sum(
+            u32::from(proto) + (total - 20) as u32,
+            &f[26..34],
+        ))
+    }
+
+    #[test]
+    fn partial_tcp_over_ipv4_completed_to_what_etherparse_computes() {
+        let good = tcp_v4(b"hello, overlay");
+        let mut f = good.clone();
+        let p = pseudo_v4(&f, PROTO_TCP);
+        make_partial(&mut f, 14 + 20 + 16, p);
+        assert_ne!(f, good);
+        assert!(complete_partial(&mut f));
+        assert_eq!(f, good, "completed frame equals the fully checksummed one");
+        // A complete frame is left alone.
+        assert!(!complete_partial(&mut f));
+        assert_eq!(f, good);
+    }
+
+    #[test]
+    fn partial_udp_over_ipv6_completed() {
+        let good = udp_v6(&[7u8; 333]);
+        let mut f = good.clone();
+        let l4_len = good.len() - 54;
+        let p = checksum::fold(checksum::sum(
+            u32::from(PROTO_UDP) + l4_len as u32,
+            &good[22..54],
+        ));
+        make_partial(&mut f, 54 + 6, p);
+        assert!(complete_partial(&mut f));
+        assert_eq!(f, good);
+        let s = SlicedPacket::from_ethernet(&f).unwrap();
+        let Some(TransportSlice::Udp(u)) = s.transport else {
+            panic!("udp")
+        };
+        assert_eq!(u.checksum(), u16::from_be_bytes([good[60], good[61]]));
+    }
+
+    #[test]
+    fn fragments_and_udp_without_checksum_untouched() {
+        // A fragment (offset set) with a partial-looking field: left alone,
+        // its L4 header is not in this frame's reach to complete.
+        let mut f = tcp_v4(&[1u8; 40]);
+        f[20..22].copy_from_slice(&0x0010u16.to_be_bytes());
+        let p = pseudo_v4(&f, PROTO_TCP);
+        make_partial(&mut f, 14 + 20 + 16, p);
+        let snapshot = f.clone();
+        assert!(!complete_partial(&mut f));
+        assert_eq!(f, snapshot);
+
+        // UDP over IPv4 with checksum 0 (none, RFC 768): left as it is.
+        let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([0, 0, 0, 0], [0, 0, 0, 0], 64)
+            .udp(0, 0);
+        let mut u = Vec::new();
+        b.write(&mut u, &[]).unwrap();
+        u[40..42].copy_from_slice(&[0, 0]);
+        let snapshot = u.clone();
+        assert!(!complete_partial(&mut u));
+        assert_eq!(u, snapshot);
+    }
+
+    proptest! {
+        #[test]
+        fn completing_is_idempotent_and_never_corrupts(payload in proptest::collection::vec(any::<u8>(), 0..1400), cut in 0usize..80) {
+            let good = tcp_v4(&payload);
+            let mut f = good.clone();
+            let p = pseudo_v4(&f, PROTO_TCP);
+            make_partial(&mut f, 14 + 20 + 16, p);
+            complete_partial(&mut f);
+            prop_assert_eq!(&f, &good);
+            // Truncated frames never panic.
+            let mut t = good.clone();
+            t.truncate(cut.min(t.len()));
+            let _ = complete_partial(&mut t);
+        }
+    }
+}
