@@ -69,6 +69,25 @@ else
 fi
 rm -f "$bench_json"
 
+vx_log "TCP and request/response harness (scripts/bench.sh --tcp --quick)"
+tcp_json=$(mktemp /tmp/vxswitch-tcp.XXXXXX.json)
+if bash "$VX_ROOT/scripts/bench.sh" --tcp --quick --json "$tcp_json" && python3 - "$tcp_json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+for kind, key in (("tcp", "gbps"), ("rr", "p99")):
+    got = {r["dut"] for r in rows if r.get("kind") == kind and r.get(key)}
+    missing = {"vxswitch", "kernel", "kernel_txoff", "ovs_txoff"} - got
+    assert not missing, f"no {kind} numbers for {missing}"
+print("tcp bench: numbers for every device")
+PY
+then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    failures+=("bench.sh --tcp --quick")
+fi
+rm -f "$tcp_json"
+
 # Namespaces that appeared during the run and are still there: a test did not
 # clean up after itself (ones that existed before are someone else's).
 leftover=$(comm -13 <(echo "$netns_before") <(ip netns list | awk '{print $1}' | sort) | tr '\n' ' ')

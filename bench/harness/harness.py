@@ -31,12 +31,8 @@ import argparse
 import atexit
 import json
 import os
-import re
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 
 NS_TG, NS_DUT = "vxb-tg", "vxb-dut"
@@ -46,62 +42,7 @@ VTEP, REMOTE = "198.18.0.1", "198.18.0.2"
 IN_A, IN_B = "198.19.100.1", "198.19.100.2"
 VNI = 100
 
-STARTED = []  # Popen objects we started, ended by PID on exit
-NETNS = []
-TMP = tempfile.mkdtemp(prefix="vxbench.")
-
-
-def log(msg):
-    print(f"==> {msg}", file=sys.stderr, flush=True)
-
-
-def sh(cmd, check=True, capture=False, ns=None, timeout=120):
-    if ns:
-        cmd = ["ip", "netns", "exec", ns] + cmd
-    r = subprocess.run(cmd, check=False, text=True, timeout=timeout,
-                       stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
-    return r.stdout if capture else r.returncode
-
-
-def start(cmd, ns=None, logname=None):
-    if ns:
-        cmd = ["ip", "netns", "exec", ns] + cmd
-    out = open(os.path.join(TMP, logname), "w") if logname else subprocess.DEVNULL
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    STARTED.append(p)
-    return p
-
-
-def stop(p, sig=signal.SIGTERM):
-    if p.poll() is None:
-        p.send_signal(sig)
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-def cleanup():
-    for p in reversed(STARTED):
-        try:
-            stop(p)
-        except Exception:
-            pass
-    for ns in NETNS:
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-def netns(name):
-    subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
-    sh(["ip", "netns", "add", name])
-    NETNS.append(name)
-    sh(["ip", "link", "set", "lo", "up"], ns=name)
-    sh(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=name)
+from nslib import TMP, Ovs as OvsDatapath, busy_pct, cleanup, cpu_times, log, netns, sh, start, stop
 
 
 def topology():
@@ -117,25 +58,6 @@ def topology():
     # The generator's socket takes every frame on u0, so the DUT's kernel
     # cannot ARP for the remote VTEP: give it the answer.
     sh(["ip", "neigh", "replace", REMOTE, "lladdr", MAC_U0, "dev", "ul", "nud", "permanent"], ns=NS_DUT)
-
-
-def cpu_times():
-    """(busy, total) jiffies per CPU."""
-    out = {}
-    with open("/proc/stat") as f:
-        for line in f:
-            m = re.match(r"cpu(\d+) (.*)", line)
-            if m:
-                v = [int(x) for x in m.group(2).split()]
-                idle = v[3] + (v[4] if len(v) > 4 else 0)
-                out[int(m.group(1))] = (sum(v[:8]) - idle, sum(v[:8]))
-    return out
-
-
-def busy_pct(before, after, cpu):
-    b = after[cpu][0] - before[cpu][0]
-    t = after[cpu][1] - before[cpu][1]
-    return round(100.0 * b / t, 1) if t else 0.0
 
 
 # --- devices under test ------------------------------------------------------
@@ -214,68 +136,23 @@ class Kernel(Dut):
 
 
 class Ovs(Dut):
-    """Open vSwitch's userspace datapath, started by hand with a private run
-    directory: br-int (netdev) with c0 (afxdp) and a vxlan port; br-phy
-    (netdev) with ul (afxdp) and the VTEP address on its internal port."""
+    """Open vSwitch's userspace datapath (nslib.Ovs) with afxdp ports."""
     name = "ovs"
 
     def __init__(self, core):
-        self.core = core
-        self.dir = os.path.join(TMP, "ovs")
-
-    def vsctl(self, *args):
-        return sh(["ovs-vsctl", f"--db=unix:{self.dir}/db.sock", "--timeout=20"] + list(args), capture=True)
-
-    def appctl(self, *args):
-        pid = open(f"{self.dir}/ovs-vswitchd.pid").read().strip()
-        return sh(["ovs-appctl", "-t", f"{self.dir}/ovs-vswitchd.{pid}.ctl"] + list(args), capture=True)
+        self.ovs = OvsDatapath(NS_DUT, core, "dut", VTEP, 24, MAC_UL, REMOTE, MAC_U0, "c0", VNI)
 
     def up(self):
-        os.makedirs(self.dir)
-        env = dict(OVS_RUNDIR=self.dir, OVS_DBDIR=self.dir, OVS_LOGDIR=self.dir, OVS_SYSCONFDIR=self.dir)
-        os.environ.update(env)
-        sh(["ovsdb-tool", "create", f"{self.dir}/conf.db", "/usr/share/openvswitch/vswitch.ovsschema"])
-        self.db = start(["ovsdb-server", f"{self.dir}/conf.db", f"--remote=punix:{self.dir}/db.sock",
-                         f"--pidfile={self.dir}/ovsdb-server.pid", f"--log-file={self.dir}/ovsdb-server.log"],
-                        ns=NS_DUT)
-        for _ in range(50):
-            if os.path.exists(f"{self.dir}/db.sock"):
-                break
-            time.sleep(0.1)
-        self.vsctl("--no-wait", "init")
-        self.vsctl("--no-wait", "set", "Open_vSwitch", ".", f"other_config:pmd-cpu-mask={1 << self.core:#x}")
-        self.vs = start(["ovs-vswitchd", f"unix:{self.dir}/db.sock", f"--pidfile={self.dir}/ovs-vswitchd.pid",
-                         f"--log-file={self.dir}/ovs-vswitchd.log"], ns=NS_DUT)
-        for _ in range(50):
-            if os.path.exists(f"{self.dir}/ovs-vswitchd.pid"):
-                break
-            time.sleep(0.1)
-        sh(["ip", "addr", "flush", "dev", "ul"], ns=NS_DUT)
-        self.vsctl("add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
-                   f"other_config:hwaddr={MAC_UL}")
-        self.vsctl("add-port", "br-phy", "ul", "--", "set", "interface", "ul", "type=afxdp")
-        sh(["ip", "addr", "add", f"{VTEP}/24", "dev", "br-phy"], ns=NS_DUT)
-        sh(["ip", "link", "set", "br-phy", "up"], ns=NS_DUT)
-        self.vsctl("add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev")
-        self.vsctl("add-port", "br-int", "c0", "--", "set", "interface", "c0", "type=afxdp")
-        self.vsctl("add-port", "br-int", "vx100", "--", "set", "interface", "vx100", "type=vxlan",
-                   f"options:remote_ip={REMOTE}", f"options:key={VNI}", f"options:local_ip={VTEP}")
-        self.appctl("tnl/neigh/set", "br-phy", REMOTE, MAC_U0)
-        self.appctl("ovs/route/add", f"{REMOTE}/32", "br-phy")
-        time.sleep(2)
+        self.ovs.up()
 
     def down(self):
-        for p in (self.vs, self.db):
-            stop(p)
-        sh(["ip", "addr", "add", f"{VTEP}/24", "dev", "ul"], ns=NS_DUT, check=False)
+        self.ovs.down()
 
     def before(self):
-        self.appctl("dpif-netdev/pmd-stats-clear")
+        self.ovs.clear_stats()
 
     def cycles_per_packet(self):
-        out = self.appctl("dpif-netdev/pmd-stats-show")
-        m = re.search(r"pmd thread.*?avg processing cycles per packet: ([\d.]+)", out, re.S)
-        return round(float(m.group(1))) if m else None
+        return self.ovs.cycles_per_packet()
 
 
 class Raw(Dut):

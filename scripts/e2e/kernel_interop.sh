@@ -58,6 +58,10 @@ done
 other=$(awk '$3 != 100 && $3 != 200 { n += $1 } END { print n + 0 }' "$RUN/vnis")
 assert_eq "$other" 0 "VXLAN frames with any other VNI"
 bad=$(tshark -r "$RUN/underlay.pcapng" -Y "_ws.malformed || (vxlan && !eth.type)" 2>/dev/null | wc -l)
+if [ "$bad" != 0 ]; then
+    # Say what they were before failing: the first few, decoded in full.
+    tshark -r "$RUN/underlay.pcapng" -Y "_ws.malformed || (vxlan && !eth.type)" -c 3 -V 2>/dev/null | sed 's/^/  | /' | head -120
+fi
 assert_eq "$bad" 0 "malformed packets in the underlay capture"
 tcpin=$(tshark -r "$RUN/underlay.pcapng" -Y "ip.src == 198.18.0.1 && vxlan && tcp" 2>/dev/null | wc -l)
 assert_ge "$tcpin" 1000 "TCP segments inside vxswitch's VXLAN frames"

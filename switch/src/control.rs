@@ -32,11 +32,15 @@ pub struct WorkerInfo {
     pub core: usize,
     pub counters: Counters,
     frames: [AtomicUsize; 4],
+    /// The worker's AF_XDP socket fds, set once at start, for the kernel's
+    /// per-socket drop statistics (read by the control thread).
+    pub xsk_fds: std::sync::OnceLock<Vec<i32>>,
 }
 
 impl WorkerInfo {
     pub fn new(core: usize) -> WorkerInfo {
         WorkerInfo {
+            xsk_fds: std::sync::OnceLock::new(),
             core,
             counters: Counters::default(),
             frames: Default::default(),
@@ -301,6 +305,19 @@ impl Control {
         for &e in Event::ALL {
             counters.insert(e.name().to_string(), sum(&|c| c.events(e)));
         }
+        let mut xsk = [0u64; XSK_STATS.len()];
+        for w in &self.workers {
+            for &fd in w.xsk_fds.get().map(|v| v.as_slice()).unwrap_or(&[]) {
+                for (t, v) in xsk.iter_mut().zip(xdp_statistics(fd)) {
+                    *t += v;
+                }
+            }
+        }
+        if self.backend == "xdp" {
+            for (name, v) in XSK_STATS.iter().zip(xsk) {
+                counters.insert(name.to_string(), v);
+            }
+        }
         if let Some(p) = &self.uplink_prog {
             for (name, v) in crate::port::xdp_prog::VERDICTS.iter().zip(p.verdicts()) {
                 counters.insert(name.to_string(), v);
@@ -411,6 +428,39 @@ fn queue(c: &mut Client, r: &Reply) {
     let mut s = serde_json::to_vec(r).expect("replies serialise");
     s.push(b'\n');
     c.outbuf.extend_from_slice(&s);
+}
+
+/// The kernel's drop counters of AF_XDP sockets (struct xdp_statistics),
+/// summed over every socket: where frames were lost outside the switch.
+const XSK_STATS: [&str; 6] = [
+    "xsk.rx_dropped",
+    "xsk.rx_invalid_descs",
+    "xsk.tx_invalid_descs",
+    "xsk.rx_ring_full",
+    "xsk.rx_fill_ring_empty",
+    "xsk.tx_ring_empty",
+];
+
+/// getsockopt(SOL_XDP, XDP_STATISTICS) on one socket; zeros if it fails.
+fn xdp_statistics(fd: i32) -> [u64; 6] {
+    const SOL_XDP: libc::c_int = 283;
+    const XDP_STATISTICS: libc::c_int = 7;
+    let mut v = [0u64; 6];
+    let mut len = std::mem::size_of_val(&v) as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `v`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            SOL_XDP,
+            XDP_STATISTICS,
+            v.as_mut_ptr() as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return [0; 6];
+    }
+    v
 }
 
 /// Root, or the switch's own user, may control it.

@@ -225,6 +225,7 @@ fn run(cli: Cli) -> Result<()> {
                     BackendKind::Xdp => {
                         match XdpBackend::open(&names, &progs, queue as u32, mode) {
                             Ok(mut b) => {
+                                let _ = info.xsk_fds.set(b.socket_fds());
                                 let _ = ready.send(Ok(()));
                                 drive(&mut b, &shared, &info, &stop, idle);
                             }

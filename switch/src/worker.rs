@@ -6,7 +6,7 @@
 //! here allocates, locks or makes a system call per frame.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::fdb::Fdb;
 use crate::pipeline::csum::complete_partial;
@@ -21,15 +21,17 @@ use crate::Shared;
 /// Most frames taken from one port's RX ring per iteration.
 pub const BATCH: usize = 64;
 /// Empty iterations before an idle worker starts to nap.
-const IDLE_SPINS: u32 = 1024;
-const IDLE_NAP: Duration = Duration::from_micros(50);
+const IDLE_SPINS: u32 = 256;
+/// Longest idle wait: bounds how long `stop` goes unseen.
+const IDLE_WAIT_MS: i32 = 10;
 
 /// How a worker waits when there is no traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Idle {
     /// Spin forever: lowest latency, one core at 100 %.
     Busy,
-    /// Spin a while, then nap between polls (one syscall per idle poll, none per frame).
+    /// Spin a while, then sleep in poll(2) until a frame arrives (one system
+    /// call per idle wait, none per frame).
     Adaptive,
 }
 
@@ -67,7 +69,11 @@ pub fn run<B: Backend>(
         if got == 0 && idle == Idle::Adaptive {
             idle_spins += 1;
             if idle_spins > IDLE_SPINS {
-                std::thread::sleep(IDLE_NAP);
+                // Sleep in poll(2) on the RX sockets: the kernel wakes us
+                // with the next frame, so an idle switch costs no CPU and
+                // the first frame after a pause waits microseconds, not a
+                // timer tick.
+                b.wait(IDLE_WAIT_MS);
             }
         } else {
             idle_spins = 0;

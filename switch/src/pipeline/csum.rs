@@ -157,6 +157,50 @@ mod tests {
     }
 
     #[test]
+    fn partial_udp_over_ipv4_and_tcp_over_ipv6_completed() {
+        let mut udp4 = Vec::new();
+        PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([198, 19, 100, 1], [198, 19, 100, 2], 64)
+            .udp(40000, 53)
+            .write(&mut udp4, &[9u8; 77])
+            .unwrap();
+        let good = udp4.clone();
+        let p = pseudo_v4(&udp4, PROTO_UDP);
+        make_partial(&mut udp4, 14 + 20 + 6, p);
+        assert!(complete_partial(&mut udp4));
+        assert_eq!(udp4, good);
+
+        let mut tcp6 = Vec::new();
+        PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv6([0xfd; 16], [0xfe; 16], 64)
+            .tcp(40000, 443, 1, 1000)
+            .write(&mut tcp6, &[3u8; 1000])
+            .unwrap();
+        let good = tcp6.clone();
+        let l4_len = tcp6.len() - 54;
+        let p = checksum::fold(checksum::sum(
+            u32::from(PROTO_TCP) + l4_len as u32,
+            &tcp6[22..54],
+        ));
+        make_partial(&mut tcp6, 54 + 16, p);
+        assert!(complete_partial(&mut tcp6));
+        assert_eq!(tcp6, good);
+        // etherparse agrees the completed checksum is the right one.
+        let s = SlicedPacket::from_ethernet(&tcp6).unwrap();
+        let Some(TransportSlice::Tcp(t)) = s.transport else {
+            panic!("tcp")
+        };
+        let Some(etherparse::NetSlice::Ipv6(ip)) = s.net else {
+            panic!("ipv6")
+        };
+        let h = ip.header();
+        assert_eq!(
+            t.calc_checksum_ipv6(h.source(), h.destination()).unwrap(),
+            t.checksum()
+        );
+    }
+
+    #[test]
     fn fragments_and_udp_without_checksum_untouched() {
         // A fragment (offset set) with a partial-looking field: left alone,
         // its L4 header is not in this frame's reach to complete.

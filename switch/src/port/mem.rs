@@ -99,6 +99,10 @@ impl Backend for MemBackend {
         }
     }
 
+    fn wait(&mut self, _timeout_ms: i32) {
+        // Frames appear only when the caller injects them: nothing to wait for.
+    }
+
     fn frames(&self) -> FrameAccounting {
         let queued: usize = self.input.iter().map(|q| q.len()).sum();
         FrameAccounting {

@@ -14,6 +14,17 @@ pub mod xdp_prog;
 
 use crate::stats::Counters;
 
+/// poll(2) for input on `fds`, at most `timeout_ms`: the idle wait of the
+/// socket backends.
+pub(crate) fn poll_in(fds: &mut [libc::pollfd], timeout_ms: i32) {
+    for p in fds.iter_mut() {
+        p.events = libc::POLLIN;
+        p.revents = 0;
+    }
+    // SAFETY: `fds` is a valid, exclusively borrowed array of pollfd.
+    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+}
+
 /// Where a worker's frames are. Exact at all times:
 /// `free + in_fill + in_tx + in_hand == total`, where `in_hand` is what the
 /// worker holds mid-batch (zero between batches).
@@ -59,4 +70,10 @@ pub trait Backend {
     fn flush(&mut self, ctr: &Counters);
     /// Where the frames are.
     fn frames(&self) -> FrameAccounting;
+    /// Blocks until a frame may be waiting on some port, or `timeout_ms`
+    /// passes. Called only by an idle worker (one system call per idle wait,
+    /// none per frame); returns at once if frames are still in flight.
+    fn wait(&mut self, timeout_ms: i32) {
+        std::thread::sleep(std::time::Duration::from_millis(timeout_ms as u64));
+    }
 }

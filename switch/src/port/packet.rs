@@ -33,6 +33,8 @@ struct PacketPort {
 pub struct PacketBackend {
     ports: Vec<PacketPort>,
     arena: Arena,
+    /// The sockets, for the idle wait.
+    pollfds: Vec<libc::pollfd>,
     /// Frames dropped in `rx` since the last flush, counted there.
     oversize: u64,
     no_frame: u64,
@@ -142,6 +144,7 @@ impl PacketBackend {
     pub fn open(ports: &[String], filter: UplinkFilter) -> Result<PacketBackend, String> {
         let ifaces = pnet_datalink::interfaces();
         let mut opened = Vec::with_capacity(ports.len());
+        let mut pollfds = Vec::with_capacity(ports.len());
         for (i, name) in ports.iter().enumerate() {
             let iface: &NetworkInterface = ifaces
                 .iter()
@@ -149,6 +152,11 @@ impl PacketBackend {
                 .ok_or_else(|| format!("interface {name} does not exist"))?;
             let fd =
                 raw_socket().map_err(|e| format!("opening an AF_PACKET socket for {name}: {e}"))?;
+            pollfds.push(libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            });
             if i == 0 {
                 attach_filter(fd, &uplink_filter(&filter))
                     .map_err(|e| format!("attaching the socket filter to {name}: {e}"))?;
@@ -177,6 +185,7 @@ impl PacketBackend {
         Ok(PacketBackend {
             ports: opened,
             arena: Arena::new(FRAMES, FRAME_SIZE),
+            pollfds,
             oversize: 0,
             no_frame: 0,
         })
@@ -256,6 +265,10 @@ impl Backend for PacketBackend {
             ctr.drop(Drop::NoFrame, std::mem::take(&mut self.no_frame));
         }
     }
+    fn wait(&mut self, timeout_ms: i32) {
+        super::poll_in(&mut self.pollfds, timeout_ms);
+    }
+
     fn frames(&self) -> FrameAccounting {
         FrameAccounting {
             total: self.arena.total(),

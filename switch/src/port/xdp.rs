@@ -26,7 +26,7 @@ use super::{Backend, FrameAccounting};
 use crate::stats::Counters;
 
 /// Descriptors per ring (fill, completion, RX, TX), per socket.
-pub const RING_SIZE: u32 = 512;
+pub const RING_SIZE: u32 = 2048;
 /// UMEM chunk size: one page.
 pub const FRAME_SIZE: u32 = 4096;
 /// UMEM frames per port: room for a full fill ring and a full RX ring, and
@@ -106,6 +106,8 @@ struct XdpPort {
 /// One worker's AF_XDP sockets and UMEM.
 pub struct XdpBackend {
     ports: Vec<XdpPort>,
+    /// The RX sockets, for the idle wait.
+    pollfds: Vec<libc::pollfd>,
     free: Vec<FrameDesc>,
     scratch: Vec<FrameDesc>,
     total: usize,
@@ -140,6 +142,11 @@ pub fn quiet_libraries() {
 }
 
 impl XdpBackend {
+    /// The file descriptors of this worker's sockets (for their statistics).
+    pub fn socket_fds(&self) -> Vec<i32> {
+        self.pollfds.iter().map(|p| p.fd).collect()
+    }
+
     /// Binds queue `queue` of every port in `ports` (uplink first), sharing one
     /// UMEM, and inserts each socket into its port's XDP program (`progs`, in
     /// the same order). Retries EBUSY for up to two seconds: a queue released
@@ -222,7 +229,16 @@ impl XdpBackend {
             });
         }
         let total = descs.len();
+        let pollfds = opened
+            .iter()
+            .map(|p| libc::pollfd {
+                fd: p.rx.fd().as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
         let mut b = XdpBackend {
+            pollfds,
             ports: opened,
             free: descs,
             scratch: vec![FrameDesc::default(); RING_SIZE as usize],
@@ -394,6 +410,18 @@ impl Backend for XdpBackend {
         self.kick();
         self.reap();
         self.refill();
+    }
+
+    fn wait(&mut self, timeout_ms: i32) {
+        // Frames still to send or to be completed: keep polling instead.
+        if self
+            .ports
+            .iter()
+            .any(|p| p.in_tx > 0 || !p.pending.is_empty())
+        {
+            return;
+        }
+        super::poll_in(&mut self.pollfds, timeout_ms);
     }
 
     fn frames(&self) -> FrameAccounting {
