@@ -57,12 +57,18 @@ for src in 198.18.0.1 198.18.0.2; do
 done
 other=$(awk '$3 != 100 && $3 != 200 { n += $1 } END { print n + 0 }' "$RUN/vnis")
 assert_eq "$other" 0 "VXLAN frames with any other VNI"
-bad=$(tshark -r "$RUN/underlay.pcapng" -Y "_ws.malformed || (vxlan && !eth.type)" 2>/dev/null | wc -l)
-if [ "$bad" != 0 ]; then
-    # Say what they were before failing: the first few, decoded in full.
-    tshark -r "$RUN/underlay.pcapng" -Y "_ws.malformed || (vxlan && !eth.type)" -c 3 -V 2>/dev/null | sed 's/^/  | /' | head -120
+# What vxswitch sent must decode cleanly; the kernel peer's frames are
+# reported (its GSO/offload handling is not ours to assert), with the first
+# ones decoded so an oddity can be looked at.
+ours='ip.src == 198.18.0.1 && (_ws.malformed || (vxlan && !eth.type))'
+theirs='ip.src == 198.18.0.2 && (_ws.malformed || (vxlan && !eth.type))'
+bad=$(tshark -r "$RUN/underlay.pcapng" -Y "$ours" 2>/dev/null | wc -l)
+peer_bad=$(tshark -r "$RUN/underlay.pcapng" -Y "$theirs" 2>/dev/null | wc -l)
+if [ "$bad" != 0 ] || [ "$peer_bad" != 0 ]; then
+    echo "  note: frames tshark calls malformed: $bad from vxswitch, $peer_bad from the kernel peer; the first:"
+    tshark -r "$RUN/underlay.pcapng" -Y "$ours || $theirs" -V 2>/dev/null | sed 's/^/  | /' | head -150
 fi
-assert_eq "$bad" 0 "malformed packets in the underlay capture"
+assert_eq "$bad" 0 "malformed VXLAN frames from vxswitch in the underlay capture"
 tcpin=$(tshark -r "$RUN/underlay.pcapng" -Y "ip.src == 198.18.0.1 && vxlan && tcp" 2>/dev/null | wc -l)
 assert_ge "$tcpin" 1000 "TCP segments inside vxswitch's VXLAN frames"
 test_done "kernel_interop[$BACKEND]"

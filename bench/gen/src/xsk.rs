@@ -14,17 +14,15 @@
 //! every `Port` and the `Umem`; `Port`s are dropped before the `Umem` (the
 //! rings keep the UMEM alive anyway through xsk-rs's reference count).
 
-use std::ffi::CString;
 use std::num::NonZeroU32;
 use std::os::unix::io::AsRawFd;
-use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use xsk_rs::config::{FrameSize, Interface, LibxdpFlags, QueueSize, SocketConfig, UmemConfig};
+use xsk_rs::config::{FrameSize, LibxdpFlags, QueueSize, SocketConfig, UmemConfig};
 use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, TxQueue, Umem};
 
-use vxswitch::port::xdp::error_chain;
 pub use vxswitch::port::xdp::XdpMode;
+use vxswitch::port::xdp::{bind_socket, error_chain};
 use vxswitch::port::xdp_prog::{Role, XdpProgram};
 
 /// One AF_XDP socket on (interface, queue) and its four rings.
@@ -199,29 +197,8 @@ pub fn open(
         .xdp_flags(xdp_flags)
         .bind_flags(bind)
         .build();
-    let c_if = CString::new(ifname).with_context(|| format!("interface name {ifname:?}"))?;
-    let iface = Interface::new(c_if);
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let (tx, rx, rings) = loop {
-        // SAFETY: each (interface, queue) pair is bound once per UMEM (the
-        // callers pass distinct interfaces) and program loading is inhibited.
-        match unsafe { xsk_rs::Socket::new(config, umem, &iface, queue) } {
-            Ok(s) => break s,
-            Err(e) => {
-                let msg = error_chain(&e);
-                if msg.contains("busy") && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(100));
-                    continue;
-                }
-                bail!("binding an AF_XDP socket to {ifname} queue {queue}: {msg}");
-            }
-        }
-    };
-    let (fill, comp) = rings.with_context(|| {
-        format!("binding an AF_XDP socket to {ifname} queue {queue}: the pair is bound already")
-    })?;
-    prog.insert(queue, rx.fd().as_raw_fd())
-        .with_context(|| format!("inserting the socket of {ifname} queue {queue}"))?;
+    let (tx, rx, fill, comp) = bind_socket(config, umem, ifname, queue, prog)
+        .with_context(|| format!("opening {ifname} queue {queue}"))?;
     Ok(Port {
         ifname: ifname.to_string(),
         tx,

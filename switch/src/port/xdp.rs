@@ -127,6 +127,47 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Binds an AF_XDP socket on `ifname` queue `queue` to `umem` (program
+/// loading inhibited: `prog`, ours, is attached already) and points `prog`'s
+/// queue `queue` at it. Retries EBUSY for up to two seconds: a queue released
+/// by a process that just exited can stay busy that long.
+///
+/// Each (interface, queue) pair must be bound once per UMEM, so it gets its
+/// own fill and completion rings.
+pub fn bind_socket(
+    config: SocketConfig,
+    umem: &Umem,
+    ifname: &str,
+    queue: u32,
+    prog: &XdpProgram,
+) -> Result<(TxQueue, RxQueue, FillQueue, CompQueue), XdpError> {
+    let bind_err = |err: String| XdpError::Bind {
+        port: ifname.to_string(),
+        queue,
+        err,
+    };
+    let iface = Interface::new(CString::new(ifname).map_err(|e| bind_err(e.to_string()))?);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let (tx, rx, rings) = loop {
+        // SAFETY: the caller binds each (interface, queue) pair once per UMEM
+        // and program loading is inhibited, so the pair gets fresh rings.
+        match unsafe { Socket::new(config, umem, &iface, queue) } {
+            Ok(s) => break s,
+            Err(e) => {
+                let msg = error_chain(&e);
+                if msg.contains("busy") && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+                return Err(bind_err(msg));
+            }
+        }
+    };
+    let (fill, comp) = rings.ok_or_else(|| bind_err("the pair is bound already".into()))?;
+    prog.insert(queue, rx.fd().as_raw_fd())?;
+    Ok((tx, rx, fill, comp))
+}
+
 /// Silences libbpf's and libxdp's own chatter on stderr (no bpffs, skipped
 /// ELF sections): failures still reach the operator through our errors, which
 /// carry the errno. Set VXSWITCH_BPF_LOG=1 to keep the libraries' messages.
@@ -186,38 +227,7 @@ impl XdpBackend {
             .build();
         let mut opened = Vec::with_capacity(n);
         for (name, prog) in ports.iter().zip(progs) {
-            let ifname =
-                Interface::new(CString::new(name.as_str()).map_err(|e| XdpError::Bind {
-                    port: name.clone(),
-                    queue,
-                    err: e.to_string(),
-                })?);
-            let deadline = Instant::now() + Duration::from_secs(2);
-            let (tx, rx, rings) = loop {
-                // SAFETY: each (port, queue) pair is bound once per UMEM and
-                // program loading is inhibited, so the pair gets fresh rings.
-                match unsafe { Socket::new(socket_config, &umem, &ifname, queue) } {
-                    Ok(s) => break s,
-                    Err(e) => {
-                        let msg = error_chain(&e);
-                        if msg.contains("busy") && Instant::now() < deadline {
-                            std::thread::sleep(Duration::from_millis(100));
-                            continue;
-                        }
-                        return Err(XdpError::Bind {
-                            port: name.clone(),
-                            queue,
-                            err: msg,
-                        });
-                    }
-                }
-            };
-            let (fill, comp) = rings.ok_or_else(|| XdpError::Bind {
-                port: name.clone(),
-                queue,
-                err: "the pair is bound already".into(),
-            })?;
-            prog.insert(queue, rx.fd().as_raw_fd())?;
+            let (tx, rx, fill, comp) = bind_socket(socket_config, &umem, name, queue, prog)?;
             opened.push(XdpPort {
                 tx,
                 rx,
