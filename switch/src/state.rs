@@ -340,6 +340,28 @@ mod tests {
     }
 
     #[test]
+    fn vtep_address_and_mtu_default_to_the_uplinks() {
+        let cfg = Config::parse("[[vni]]\nid = 100\n", "t.toml").expect("valid config");
+        let mut uplink = UplinkInfo {
+            name: "eth1".into(),
+            mac: [2, 0, 0, 0, 1, 1],
+            ipv4: Some(Ipv4Addr::new(198, 18, 0, 7)),
+            mtu: 1500,
+        };
+        let st = State::build(&cfg, &uplink, false).expect("buildable state");
+        assert_eq!(st.vtep_ip, Ipv4Addr::new(198, 18, 0, 7));
+        assert_eq!((st.uplink_mtu, st.overlay_mtu()), (1500, 1450));
+        // The resolved values are what `config save` will write.
+        assert_eq!(st.config.underlay.vtep, Some(Ipv4Addr::new(198, 18, 0, 7)));
+        uplink.ipv4 = None;
+        let e = State::build(&cfg, &uplink, false).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "uplink eth1 has no IPv4 address: set underlay.vtep in the config or add an address"
+        );
+    }
+
+    #[test]
     fn unresolved_vtep_drops_until_the_kernel_answers() {
         let st = state();
         assert_eq!(st.vteps[0].via, Via::Unresolved);
