@@ -93,6 +93,18 @@ if [ "$MODE" = xdp2 ]; then
     for port in 5011 5012 5013 5014; do
         tcp_transfer "$P-a100" "$P-b100" 198.19.100.2 2 "$port" >/dev/null || fail "TCP on port $port"
     done
+    # A sequence-numbered UDP stream over 16 flows: whichever worker a flow
+    # lands on, its datagrams arrive in order.
+    ip netns exec "$P-b100" python3 "$VX_ROOT/scripts/lib/udpseq.py" recv 198.19.100.2 7000 20000 3 >"$RUN/seq.json" &
+    rcv=$!
+    sleep 0.5
+    ip netns exec "$P-a100" python3 "$VX_ROOT/scripts/lib/udpseq.py" send 198.19.100.2 7000 20000 --flows 16
+    wait "$rcv"
+    seq_field() { python3 -c "import json; print(json.load(open('$RUN/seq.json'))['$1'])"; }
+    echo "  udp sequence stream: $(cat "$RUN/seq.json")"
+    assert_eq "$(seq_field reordered)" 0 "datagrams reordered within a flow"
+    assert_eq "$(seq_field duplicates)" 0 "datagrams duplicated"
+    assert_ge "$(seq_field received)" 19000 "datagrams received of 20000"
     busy=$("$VXCTL" -s "$RUN/a.sock" --json stats | python3 -c "import json,sys; print(sum(1 for w in json.load(sys.stdin)['workers'] if w['rx_packets'] > 100))")
     assert_eq "$busy" 2 "workers of host A that carried traffic"
 fi
