@@ -42,7 +42,7 @@ VTEP, REMOTE = "198.18.0.1", "198.18.0.2"
 IN_A, IN_B = "198.19.100.1", "198.19.100.2"
 VNI = 100
 
-from nslib import TMP, Ovs as OvsDatapath, busy_pct, cleanup, cpu_times, log, netns, sh, start, stop
+from nslib import TMP, Ovs as OvsDatapath, busy_pct, cleanup, cpu_times, log, netns, sh, start, stop, wait_for_path
 
 
 def topology():
@@ -93,12 +93,8 @@ class Vxswitch(Dut):
                     f'[[vni]]\nid = {VNI}\nflood = ["{REMOTE}"]\n[[port]]\nname = "c0"\nvni = {VNI}\n')
         self.p = start([os.path.join(self.bins, "vxswitch"), "--uplink", "ul", "--cores", str(self.core),
                         "--config", cfg, "--socket", self.sock, "--busy-poll"], ns=NS_DUT, logname="vxswitch.log")
-        for _ in range(100):
-            if os.path.exists(self.sock):
-                return
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.1)
+        if wait_for_path(self.sock, self.p):
+            return
         raise RuntimeError("vxswitch did not start: " + open(os.path.join(TMP, "vxswitch.log")).read())
 
     def down(self):

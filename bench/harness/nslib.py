@@ -68,6 +68,20 @@ def netns(name):
     sh(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=name)
 
 
+def wait_for_path(path, proc=None, timeout_s=10.0):
+    """True once `path` exists; False after `timeout_s`, or as soon as `proc`
+    (the process expected to create it) has exited."""
+    import time
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(0.1)
+    return os.path.exists(path)
+
+
 def cpu_times():
     """(busy, total) jiffies per CPU."""
     out = {}
@@ -121,10 +135,7 @@ class Ovs:
                                     f"--log-file={self.dir}/ovsdb-server.log"], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         STARTED.append(self.db)
-        for _ in range(50):
-            if os.path.exists(f"{self.dir}/db.sock"):
-                break
-            time.sleep(0.1)
+        wait_for_path(f"{self.dir}/db.sock", self.db, 5)
         self.vsctl("--no-wait", "init")
         self.vsctl("--no-wait", "set", "Open_vSwitch", ".", f"other_config:pmd-cpu-mask={1 << self.core:#x}")
         self.vs = subprocess.Popen(["ip", "netns", "exec", self.ns, "ovs-vswitchd", f"unix:{self.dir}/db.sock",
@@ -132,10 +143,7 @@ class Ovs:
                                     f"--log-file={self.dir}/ovs-vswitchd.log"], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         STARTED.append(self.vs)
-        for _ in range(50):
-            if os.path.exists(f"{self.dir}/ovs-vswitchd.pid"):
-                break
-            time.sleep(0.1)
+        wait_for_path(f"{self.dir}/ovs-vswitchd.pid", self.vs, 5)
         sh(["ip", "addr", "flush", "dev", "ul"], ns=self.ns)
         self.vsctl("add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
                    f"other_config:hwaddr={self.vtep_mac}")

@@ -28,7 +28,7 @@ import signal
 import sys
 import time
 
-from nslib import Ovs, busy_secs, cleanup, cpu_times, log, netns, sh, start, stop
+from nslib import Ovs, busy_secs, cleanup, cpu_times, log, netns, sh, start, stop, wait_for_path
 
 P = "vxt"
 MAC = {"a": "02:00:00:00:01:01", "b": "02:00:00:00:01:02"}
@@ -77,11 +77,7 @@ class Vxswitch:
             sock = os.path.join(TMP, f"tcp-{h}.sock")
             self.procs.append(start([os.path.join(self.bins, "vxswitch"), "--uplink", "ul", "--cores", str(CORE[h]),
                                      "--config", cfg, "--socket", sock], ns=f"{P}-{h}", logname=f"tcp-{h}.log"))
-            for _ in range(100):
-                if os.path.exists(sock):
-                    break
-                time.sleep(0.1)
-            else:
+            if not wait_for_path(sock, self.procs[-1]):
                 raise RuntimeError(f"vxswitch on host {h} did not start")
 
     def down(self):
