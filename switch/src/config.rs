@@ -2,8 +2,9 @@
 //!
 //! `vxswitch` reads one TOML file at start-up ([`Config::load`]) naming the
 //! underlay (local VTEP address, VXLAN UDP port, MTU, TTL, source-port range,
-//! next-hop routers and on-link neighbours), the FDB limits, the VNIs with
-//! their head-end replication lists, and the access ports bound to each VNI.
+//! next-hop routers and on-link neighbours), the FDB limits, who may use
+//! `vxctl`, the VNIs with their head-end replication lists, static FDB entries
+//! and ARP suppression entries, and the access ports bound to each VNI.
 //! The schema is documented key by key in `configs/README.md`.
 //!
 //! Parsing walks the spanned document (`toml::de::DeTable`) by hand rather
@@ -11,7 +12,9 @@
 //! wrong type, out-of-range value, cross-field inconsistency) is reported as
 //! one line `FILE:LINE: FIELD.PATH: problem`, and all of them are collected
 //! before [`Config::parse`] returns. [`Config::to_toml`] writes a config back
-//! in the same schema, so a parsed config can be printed or saved.
+//! in the same schema, so a parsed config can be printed or saved, and
+//! [`Config::check`] validates a config built or edited in code by writing it
+//! out and reading it back, so one validator serves both.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
@@ -41,8 +44,13 @@ const MAX_FDB_AGE_SECS: i128 = 86_400 * 30;
 const MIN_SRC_PORT: i128 = 1024;
 /// `IFNAMSIZ - 1`: the longest Linux interface name in bytes.
 const MAX_IFNAME_LEN: usize = 15;
+/// The longest group name shadow-utils' `groupadd` accepts by default.
+const MAX_GROUP_LEN: usize = 32;
 
-const TOP_KEYS: &[&str] = &["underlay", "fdb", "vni", "port"];
+/// The file name [`Config::check`] gives in its problem lines.
+const RUNNING_CONFIG: &str = "<running config>";
+
+const TOP_KEYS: &[&str] = &["underlay", "fdb", "control", "vni", "port"];
 const UNDERLAY_KEYS: &[&str] = &[
     "vtep",
     "udp_port",
@@ -54,7 +62,10 @@ const UNDERLAY_KEYS: &[&str] = &[
 ];
 const NEIGHBOR_KEYS: &[&str] = &["ip", "mac"];
 const FDB_KEYS: &[&str] = &["capacity", "age_secs"];
-const VNI_KEYS: &[&str] = &["id", "flood", "learning"];
+const CONTROL_KEYS: &[&str] = &["group"];
+const VNI_KEYS: &[&str] = &["id", "flood", "learning", "fdb", "arp"];
+const STATIC_FDB_KEYS: &[&str] = &["mac", "port", "remote"];
+const ARP_KEYS: &[&str] = &["ip", "mac"];
 const PORT_KEYS: &[&str] = &["name", "vni"];
 
 const MTU_NOTE: &str = " (the switch's 4 KiB UMEM frames hold at most 3840 bytes of packet, \
@@ -68,6 +79,8 @@ pub struct Config {
     pub underlay: Underlay,
     /// Forwarding-database limits.
     pub fdb: FdbSettings,
+    /// Who may use the control socket.
+    pub control: ControlSettings,
     /// Overlay segments, in file order.
     pub vnis: Vec<VniConfig>,
     /// Access ports, in file order.
@@ -113,6 +126,15 @@ pub struct FdbSettings {
     pub age_secs: u32,
 }
 
+/// Control-socket settings (`[control]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ControlSettings {
+    /// A Unix group whose members may use `vxctl` besides root; `None`: root
+    /// only. Only the name is checked here; the switch looks the group up at
+    /// start.
+    pub group: Option<String>,
+}
+
 /// One overlay segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VniConfig {
@@ -122,6 +144,37 @@ pub struct VniConfig {
     pub flood: Vec<Ipv4Addr>,
     /// Whether the switch learns MAC locations in this VNI (default true).
     pub learning: bool,
+    /// Static FDB entries (`[[vni.fdb]]`), in file order; MACs are unique.
+    pub fdb: Vec<StaticFdb>,
+    /// ARP suppression entries (`[[vni.arp]]`), in file order; IPs are unique.
+    pub arp: Vec<ArpEntry>,
+}
+
+/// A configured MAC location in one VNI; never aged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticFdb {
+    /// The overlay MAC (unicast, non-zero).
+    pub mac: MacAddr,
+    /// Where frames to `mac` go.
+    pub dest: FdbDest,
+}
+
+/// Where a static FDB entry sends its MAC's frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FdbDest {
+    /// A local access port, by name; the port belongs to the entry's VNI.
+    Port(String),
+    /// A remote VTEP, by underlay address (not the local VTEP).
+    Remote(Ipv4Addr),
+}
+
+/// An overlay IPv4-to-MAC binding the switch answers ARP requests with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArpEntry {
+    /// The overlay host's IPv4 address (unicast).
+    pub ip: Ipv4Addr,
+    /// Its MAC (unicast, non-zero).
+    pub mac: MacAddr,
 }
 
 /// An access port: a local interface attached to one VNI.
@@ -158,6 +211,7 @@ impl Default for Config {
                 capacity: DEFAULT_FDB_CAPACITY,
                 age_secs: DEFAULT_FDB_AGE_SECS,
             },
+            control: ControlSettings::default(),
             vnis: Vec::new(),
             ports: Vec::new(),
         }
@@ -193,11 +247,32 @@ impl Config {
         checker.finish(config)
     }
 
+    /// Validates a config built or edited in code rather than parsed: writes
+    /// it with [`Config::to_toml`] and parses that back, so it gets exactly the
+    /// checks a file gets. Problems name the file `<running config>`; their
+    /// line numbers refer to `self.to_toml()`, and their paths (`vni[1].fdb[0]`)
+    /// index the vectors in `self`, which `to_toml` writes in order.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let text = self.to_toml();
+        let back = Config::parse(&text, RUNNING_CONFIG)?;
+        if back == *self {
+            Ok(())
+        } else {
+            // parse(to_toml(c)) == c for every valid c, so this is a bug here
+            // rather than in the caller's config; refuse it all the same.
+            Err(ConfigError {
+                problems: vec![format!(
+                    "{RUNNING_CONFIG}: does not read back as written (a bug in Config::to_toml)"
+                )],
+            })
+        }
+    }
+
     /// Serialises the config in the schema [`Config::parse`] reads.
     ///
-    /// Every key is written explicitly (defaults included) except `vtep` and
-    /// `mtu` when they are `None`, so `parse(&c.to_toml(), _) == Ok(c)` for
-    /// any valid `c`.
+    /// Every key is written explicitly (defaults included) except `vtep`,
+    /// `mtu` and `control.group` when they are `None`, so
+    /// `parse(&c.to_toml(), _) == Ok(c)` for any valid `c`.
     pub fn to_toml(&self) -> String {
         let mut out = String::new();
         self.write_toml(&mut out)
@@ -235,12 +310,33 @@ impl Config {
         writeln!(out, "\n[fdb]")?;
         writeln!(out, "capacity = {}", self.fdb.capacity)?;
         writeln!(out, "age_secs = {}", self.fdb.age_secs)?;
+        if let Some(group) = &self.control.group {
+            writeln!(out, "\n[control]")?;
+            // Quoted by toml: a group set in code is checked only after this.
+            writeln!(out, "group = {}", toml::Value::String(group.clone()))?;
+        }
         for vni in &self.vnis {
             let flood: Vec<String> = vni.flood.iter().map(|ip| format!("\"{ip}\"")).collect();
             writeln!(out, "\n[[vni]]")?;
             writeln!(out, "id = {}", vni.id)?;
             writeln!(out, "flood = [{}]", flood.join(", "))?;
             writeln!(out, "learning = {}", vni.learning)?;
+            // [[vni.fdb]] and [[vni.arp]] belong to the [[vni]] just above.
+            for entry in &vni.fdb {
+                writeln!(out, "\n[[vni.fdb]]")?;
+                writeln!(out, "mac = \"{}\"", format_mac(&entry.mac))?;
+                match &entry.dest {
+                    FdbDest::Port(name) => {
+                        writeln!(out, "port = {}", toml::Value::String(name.clone()))?;
+                    }
+                    FdbDest::Remote(ip) => writeln!(out, "remote = \"{ip}\"")?,
+                }
+            }
+            for entry in &vni.arp {
+                writeln!(out, "\n[[vni.arp]]")?;
+                writeln!(out, "ip = \"{}\"", entry.ip)?;
+                writeln!(out, "mac = \"{}\"", format_mac(&entry.mac))?;
+            }
         }
         for port in &self.ports {
             writeln!(out, "\n[[port]]")?;
@@ -304,6 +400,34 @@ fn describe(v: &DeValue<'_>) -> &'static str {
         DeValue::Array(_) => "an array",
         DeValue::Table(_) => "a table",
     }
+}
+
+/// The TOML header of the table array at `path`: `vni[0].fdb` -> `vni.fdb`.
+fn table_header(path: &str) -> String {
+    let mut header = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_index = true,
+            ']' => in_index = false,
+            c if !in_index => header.push(c),
+            _ => {}
+        }
+    }
+    header
+}
+
+/// A static FDB entry's `port`, checked once every `[[port]]` has been read
+/// (ports come after the VNIs in the document walk).
+struct PortRef {
+    /// The `port` value's span, so the problem names its line.
+    span: Range<usize>,
+    /// `vni[i].fdb[j].port`.
+    path: String,
+    /// The port name given.
+    name: String,
+    /// The entry's VNI, when its id is valid.
+    vni: Option<u32>,
 }
 
 fn join_path(prefix: &str, key: &str) -> String {
@@ -407,7 +531,8 @@ impl Checker<'_> {
             DeValue::Array(a) => Some(a),
             other => {
                 let msg = format!(
-                    "expected an array of tables ([[{path}]]), found {}",
+                    "expected an array of tables ([[{}]]), found {}",
+                    table_header(path),
                     describe(other)
                 );
                 self.report(&v.span(), path, msg);
@@ -528,25 +653,47 @@ impl Checker<'_> {
         if let Some(t) = doc.get("fdb").and_then(|v| self.table(v, "fdb")) {
             self.fdb(t, &mut config.fdb);
         }
+        if let Some(t) = doc.get("control").and_then(|v| self.table(v, "control")) {
+            self.control(t, &mut config.control);
+        }
         let mut vni_ids = HashSet::new();
+        let mut port_refs = Vec::new();
         if let Some(items) = doc.get("vni").and_then(|v| self.table_array(v, "vni")) {
             let mut first_line: HashMap<u32, usize> = HashMap::new();
             for (i, item) in items.iter().enumerate() {
                 let path = format!("vni[{i}]");
-                let (vni, id) = self.vni(item, &path, config.underlay.vtep, &mut first_line);
+                let vtep = config.underlay.vtep;
+                let (vni, id) = self.vni(item, &path, vtep, &mut first_line, &mut port_refs);
                 vni_ids.extend(id);
                 config.vnis.extend(vni);
             }
         }
+        // Each port name defined, with its VNI when that is valid too.
+        let mut port_vnis: HashMap<String, Option<u32>> = HashMap::new();
         if let Some(items) = doc.get("port").and_then(|v| self.table_array(v, "port")) {
             let mut first_line: HashMap<String, usize> = HashMap::new();
             for (i, item) in items.iter().enumerate() {
                 let path = format!("port[{i}]");
-                let port = self.port(item, &path, &vni_ids, &mut first_line);
+                let port = self.port(item, &path, &vni_ids, &mut first_line, &mut port_vnis);
                 config.ports.extend(port);
             }
         }
+        for r in port_refs {
+            self.port_ref(&r, &port_vnis);
+        }
         config
+    }
+
+    fn control(&mut self, t: &DeTable<'_>, control: &mut ControlSettings) {
+        self.check_keys(t, "control", CONTROL_KEYS);
+        if let Some(v) = t.get("group") {
+            if let Some(s) = self.string(v, "control.group") {
+                match group_problem(s) {
+                    Some(problem) => self.report(&v.span(), "control.group", problem),
+                    None => control.group = Some(s.to_string()),
+                }
+            }
+        }
     }
 
     fn underlay(&mut self, t: &DeTable<'_>, u: &mut Underlay) {
@@ -690,6 +837,7 @@ impl Checker<'_> {
         path: &str,
         vtep: Option<Ipv4Addr>,
         first_line: &mut HashMap<u32, usize>,
+        port_refs: &mut Vec<PortRef>,
     ) -> (Option<VniConfig>, Option<u32>) {
         let Some(t) = self.table(item, path) else {
             return (None, None);
@@ -742,15 +890,163 @@ impl Checker<'_> {
                 None => valid = false,
             }
         }
+        let mut fdb = Vec::new();
+        if let Some(a) = t
+            .get("fdb")
+            .and_then(|v| self.table_array(v, &format!("{path}.fdb")))
+        {
+            let mut first_line: HashMap<MacAddr, usize> = HashMap::new();
+            for (i, entry) in a.iter().enumerate() {
+                let entry_path = format!("{path}.fdb[{i}]");
+                let e = self.static_fdb(entry, &entry_path, id, vtep, &mut first_line, port_refs);
+                match e {
+                    Some(e) => fdb.push(e),
+                    None => valid = false,
+                }
+            }
+        }
+        let mut arp = Vec::new();
+        if let Some(a) = t
+            .get("arp")
+            .and_then(|v| self.table_array(v, &format!("{path}.arp")))
+        {
+            let mut first_line: HashMap<Ipv4Addr, usize> = HashMap::new();
+            for (i, entry) in a.iter().enumerate() {
+                let entry_path = format!("{path}.arp[{i}]");
+                match self.arp(entry, &entry_path, &mut first_line) {
+                    Some(e) => arp.push(e),
+                    None => valid = false,
+                }
+            }
+        }
         let vni = match id {
             Some(id) if valid => Some(VniConfig {
                 id,
                 flood,
                 learning,
+                fdb,
+                arp,
             }),
             _ => None,
         };
         (vni, id)
+    }
+
+    /// Checks one `[[vni.fdb]]` of the VNI `vni` (its id, when valid); a
+    /// `port` is only recorded in `port_refs` here, and checked by
+    /// [`Checker::port_ref`] once the ports are known.
+    fn static_fdb(
+        &mut self,
+        item: &Value<'_>,
+        path: &str,
+        vni: Option<u32>,
+        vtep: Option<Ipv4Addr>,
+        first_line: &mut HashMap<MacAddr, usize>,
+        port_refs: &mut Vec<PortRef>,
+    ) -> Option<StaticFdb> {
+        let t = self.table(item, path)?;
+        self.check_keys(t, path, STATIC_FDB_KEYS);
+        let mac_path = format!("{path}.mac");
+        let mut mac = None;
+        if let Some(v) = self.required(t, &item.span(), path, "mac") {
+            mac = self.mac(v, &mac_path, "a static FDB entry");
+            if let Some(m) = mac {
+                if let Some(first) = first_line.get(&m) {
+                    let msg = format!(
+                        "duplicate FDB entry {} (first defined at line {first})",
+                        format_mac(&m)
+                    );
+                    self.report(&v.span(), &mac_path, msg);
+                    mac = None;
+                } else {
+                    first_line.insert(m, self.line(v.span().start));
+                }
+            }
+        }
+        let dest = match (t.get("port"), t.get("remote")) {
+            (None, None) => {
+                self.report(&item.span(), path, "needs port or remote");
+                None
+            }
+            (Some(_), Some(_)) => {
+                self.report(&item.span(), path, "give port or remote, not both");
+                None
+            }
+            (Some(v), None) => {
+                let port_path = format!("{path}.port");
+                self.string(v, &port_path).map(|name| {
+                    port_refs.push(PortRef {
+                        span: v.span(),
+                        path: port_path,
+                        name: name.to_string(),
+                        vni,
+                    });
+                    FdbDest::Port(name.to_string())
+                })
+            }
+            (None, Some(v)) => {
+                let remote_path = format!("{path}.remote");
+                match self.ipv4(v, &remote_path, "a remote VTEP") {
+                    Some(ip) if vtep == Some(ip) => {
+                        let msg = format!("{ip} is this switch's own address (underlay.vtep)");
+                        self.report(&v.span(), &remote_path, msg);
+                        None
+                    }
+                    ip => ip.map(FdbDest::Remote),
+                }
+            }
+        };
+        Some(StaticFdb {
+            mac: mac?,
+            dest: dest?,
+        })
+    }
+
+    /// Checks a static FDB entry's `port` against the ports read
+    /// (`port_vnis`: name -> its VNI when valid). A port whose own `vni` is
+    /// invalid has been reported already, so it is not reported again here.
+    fn port_ref(&mut self, r: &PortRef, port_vnis: &HashMap<String, Option<u32>>) {
+        let name = &r.name;
+        match (port_vnis.get(name), r.vni) {
+            (None, _) => {
+                let msg = format!("port {name:?} is not a [[port]] in this file");
+                self.report(&r.span, &r.path, msg);
+            }
+            (Some(Some(port_vni)), Some(vni)) if *port_vni != vni => {
+                let msg = format!("port {name:?} is in vni {port_vni}, not {vni}");
+                self.report(&r.span, &r.path, msg);
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks one `[[vni.arp]]`.
+    fn arp(
+        &mut self,
+        item: &Value<'_>,
+        path: &str,
+        first_line: &mut HashMap<Ipv4Addr, usize>,
+    ) -> Option<ArpEntry> {
+        let t = self.table(item, path)?;
+        self.check_keys(t, path, ARP_KEYS);
+        let ip_path = format!("{path}.ip");
+        let mut ip = None;
+        if let Some(v) = self.required(t, &item.span(), path, "ip") {
+            ip = self.ipv4(v, &ip_path, "an overlay host");
+            if let Some(addr) = ip {
+                if let Some(first) = first_line.get(&addr) {
+                    let msg = format!("duplicate ARP entry {addr} (first defined at line {first})");
+                    self.report(&v.span(), &ip_path, msg);
+                    ip = None;
+                } else {
+                    first_line.insert(addr, self.line(v.span().start));
+                }
+            }
+        }
+        let mac = self
+            .required(t, &item.span(), path, "mac")
+            .and_then(|v| self.mac(v, &format!("{path}.mac"), "an ARP entry"));
+        Some(ArpEntry { ip: ip?, mac: mac? })
     }
 
     fn port(
@@ -759,6 +1055,7 @@ impl Checker<'_> {
         path: &str,
         vni_ids: &HashSet<u32>,
         first_line: &mut HashMap<String, usize>,
+        port_vnis: &mut HashMap<String, Option<u32>>,
     ) -> Option<PortConfig> {
         let t = self.table(item, path)?;
         self.check_keys(t, path, PORT_KEYS);
@@ -789,6 +1086,9 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(name) = &name {
+            port_vnis.insert(name.clone(), vni);
+        }
         Some(PortConfig {
             name: name?,
             vni: vni?,
@@ -818,6 +1118,33 @@ fn ifname_problem(name: &str) -> Option<String> {
     }
 }
 
+/// Why `name` is not a usable Unix group name, if it is not: POSIX's
+/// portable user and group names (`[A-Za-z0-9_.-]`, no leading `-`) within
+/// shadow-utils' default length limit.
+fn group_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("group name is empty".to_string())
+    } else if name.len() > MAX_GROUP_LEN {
+        Some(format!(
+            "{name:?} is {} bytes long; group names are at most {MAX_GROUP_LEN} bytes",
+            name.len()
+        ))
+    } else if let Some(c) = name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        Some(format!(
+            "{name:?} contains {c:?}; group names may contain only ASCII letters, digits, '_', '.' and '-'"
+        ))
+    } else if name.starts_with('-') {
+        Some(format!(
+            "{name:?} starts with '-'; group names cannot start with '-'"
+        ))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,10 +1170,29 @@ mac = "02:00:00:00:01:03"
 capacity = 1024
 age_secs = 60
 
+[control]
+group = "vx-admin_2.x"
+
 [[vni]]
 id = 100
 flood = ["198.18.0.2", "198.18.0.3", "203.0.113.9"]
 learning = true
+
+[[vni.fdb]]
+mac = "02:00:00:00:aa:01"
+port = "c100"
+
+[[vni.fdb]]
+mac = "02-00-00-00-AA-02"
+remote = "198.18.0.2"
+
+[[vni.arp]]
+ip = "10.100.0.1"
+mac = "02:00:00:00:aa:01"
+
+[[vni.arp]]
+ip = "10.100.0.2"
+mac = "02:00:00:00:aa:02"
 
 [[vni]]
 id = 0xff_ffff
@@ -919,15 +1265,38 @@ vni = 16777215
                 VniConfig {
                     id: 100,
                     flood: vec![IP2, IP3, Ipv4Addr::new(203, 0, 113, 9)],
-                    learning: true
+                    learning: true,
+                    fdb: vec![
+                        StaticFdb {
+                            mac: [2, 0, 0, 0, 0xaa, 1],
+                            dest: FdbDest::Port("c100".into())
+                        },
+                        StaticFdb {
+                            mac: [2, 0, 0, 0, 0xaa, 2],
+                            dest: FdbDest::Remote(IP2)
+                        },
+                    ],
+                    arp: vec![
+                        ArpEntry {
+                            ip: Ipv4Addr::new(10, 100, 0, 1),
+                            mac: [2, 0, 0, 0, 0xaa, 1]
+                        },
+                        ArpEntry {
+                            ip: Ipv4Addr::new(10, 100, 0, 2),
+                            mac: [2, 0, 0, 0, 0xaa, 2]
+                        },
+                    ],
                 },
                 VniConfig {
                     id: 16_777_215,
                     flood: vec![],
-                    learning: false
+                    learning: false,
+                    fdb: vec![],
+                    arp: vec![],
                 },
             ]
         );
+        assert_eq!(c.control.group.as_deref(), Some("vx-admin_2.x"));
         assert_eq!(
             c.ports,
             vec![
@@ -967,6 +1336,7 @@ vni = 16777215
             }
         );
         assert!(c.vnis.is_empty() && c.ports.is_empty());
+        assert_eq!(c.control, ControlSettings { group: None });
     }
 
     #[test]
@@ -977,7 +1347,9 @@ vni = 16777215
             vec![VniConfig {
                 id: 7,
                 flood: vec![],
-                learning: true
+                learning: true,
+                fdb: vec![],
+                arp: vec![],
             }]
         );
     }
@@ -1024,7 +1396,7 @@ vni = 16777215
         );
         only(
             "\nbogus = 1\n",
-            "t.toml:2: bogus: unknown field (expected one of underlay, fdb, vni, port)",
+            "t.toml:2: bogus: unknown field (expected one of underlay, fdb, control, vni, port)",
         );
         only(
             "[fdb]\ncap = 1\n",
@@ -1032,7 +1404,19 @@ vni = 16777215
         );
         only(
             "[[vni]]\nid = 1\nflod = []\n",
-            "t.toml:3: vni[0].flod: unknown field (expected one of id, flood, learning)",
+            "t.toml:3: vni[0].flod: unknown field (expected one of id, flood, learning, fdb, arp)",
+        );
+        only(
+            "[control]\ngroup = \"vx\"\nmode = 0o660\n",
+            "t.toml:3: control.mode: unknown field (expected one of group)",
+        );
+        only(
+            "[[vni]]\nid = 1\n[[vni.fdb]]\nmac = \"02:00:00:00:00:01\"\nremote = \"10.0.0.2\"\nage = 1\n",
+            "t.toml:6: vni[0].fdb[0].age: unknown field (expected one of mac, port, remote)",
+        );
+        only(
+            "[[vni]]\nid = 1\n[[vni.arp]]\nip = \"10.1.0.1\"\nmac = \"02:00:00:00:00:01\"\nvlan = 1\n",
+            "t.toml:6: vni[0].arp[0].vlan: unknown field (expected one of ip, mac)",
         );
         only(
             "[[vni]]\nid = 1\n[[port]]\nname = \"a\"\nvni = 1\nmac = 1\n",
@@ -1085,6 +1469,26 @@ vni = 16777215
         only(
             "[underlay]\nnext_hops = [1]\n",
             "t.toml:2: underlay.next_hops[0]: expected a string, found an integer",
+        );
+        only(
+            "control = \"wheel\"\n",
+            "t.toml:1: control: expected a table, found a string",
+        );
+        only(
+            "[control]\ngroup = 10\n",
+            "t.toml:2: control.group: expected a string, found an integer",
+        );
+        only(
+            "[[vni]]\nid = 1\n[vni.fdb]\nmac = \"02:00:00:00:00:01\"\n",
+            "t.toml:3: vni[0].fdb: expected an array of tables ([[vni.fdb]]), found a table",
+        );
+        only(
+            "[[vni]]\nid = 1\narp = \"10.1.0.1\"\n",
+            "t.toml:3: vni[0].arp: expected an array of tables ([[vni.arp]]), found a string",
+        );
+        only(
+            "[[vni]]\nid = 1\n[[vni.fdb]]\nmac = \"02:00:00:00:00:01\"\nport = 3\n",
+            "t.toml:5: vni[0].fdb[0].port: expected a string, found an integer",
         );
     }
 
@@ -1232,6 +1636,335 @@ flood = ["198.18.0.2",
         only(
             &format!("{head}name = \"c100\"\nvni = 99999999999\n"),
             "t.toml:5: port[0].vni: 99999999999 is out of range 1..=16777215 (a VXLAN network identifier is 24 bits)",
+        );
+    }
+
+    #[test]
+    fn control_group_rules() {
+        let c = ok("[control]\ngroup = \"vxctl\"\n");
+        assert_eq!(c.control.group.as_deref(), Some("vxctl"));
+        // No [control], or an empty one: root only.
+        assert_eq!(ok("[control]\n").control.group, None);
+        // 32 bytes is fine.
+        let long = "g".repeat(32);
+        assert_eq!(
+            ok(&format!("[control]\ngroup = \"{long}\"\n"))
+                .control
+                .group,
+            Some(long)
+        );
+        let cases = [
+            (r#""""#, "group name is empty".to_string()),
+            (
+                r#""ggggggggggggggggggggggggggggggggg""#,
+                format!(
+                    "\"{}\" is 33 bytes long; group names are at most 32 bytes",
+                    "g".repeat(33)
+                ),
+            ),
+            (
+                r#""-wheel""#,
+                r#""-wheel" starts with '-'; group names cannot start with '-'"#.to_string(),
+            ),
+            (
+                r#""vx admin""#,
+                r#""vx admin" contains ' '; group names may contain only ASCII letters, digits, '_', '.' and '-'"#.to_string(),
+            ),
+            (
+                r#""vx:admin""#,
+                r#""vx:admin" contains ':'; group names may contain only ASCII letters, digits, '_', '.' and '-'"#.to_string(),
+            ),
+            (
+                r#""grüppe""#,
+                r#""grüppe" contains 'ü'; group names may contain only ASCII letters, digits, '_', '.' and '-'"#.to_string(),
+            ),
+        ];
+        for (group, msg) in cases {
+            only(
+                &format!("\n[control]\ngroup = {group}\n"),
+                &format!("t.toml:3: control.group: {msg}"),
+            );
+        }
+    }
+
+    #[test]
+    fn static_fdb_rules() {
+        // Ports come first in the file (they are still checked after the
+        // VNIs); the [[vni.fdb]] under test is at line 13, in vni[1] = 100.
+        let head = "[underlay]\nvtep = \"198.18.0.1\"\n[[port]]\nname = \"c100\"\nvni = 100\n[[port]]\nname = \"c200\"\nvni = 200\n[[vni]]\nid = 200\n";
+        let fdb = |body: &str| format!("{head}[[vni]]\nid = 100\n[[vni.fdb]]\n{body}");
+        let mac = "mac = \"02:00:00:00:00:01\"\n";
+        let c = ok(&fdb(&format!(
+            "{mac}port = \"c100\"\n[[vni.fdb]]\nmac = \"02:00:00:00:00:02\"\nremote = \"198.18.0.2\"\n[[vni.fdb]]\nmac = \"02:00:00:00:00:03\"\nport = \"c100\"\n"
+        )));
+        assert_eq!(c.vnis[0].fdb, vec![]);
+        assert_eq!(
+            c.vnis[1].fdb,
+            vec![
+                StaticFdb {
+                    mac: [2, 0, 0, 0, 0, 1],
+                    dest: FdbDest::Port("c100".into())
+                },
+                StaticFdb {
+                    mac: [2, 0, 0, 0, 0, 2],
+                    dest: FdbDest::Remote(IP2)
+                },
+                StaticFdb {
+                    mac: [2, 0, 0, 0, 0, 3],
+                    dest: FdbDest::Port("c100".into())
+                },
+            ]
+        );
+        // The same MAC may be static in two VNIs.
+        let c = ok(&format!(
+            "{head}[[vni.fdb]]\n{mac}port = \"c200\"\n[[vni]]\nid = 100\n[[vni.fdb]]\n{mac}port = \"c100\"\n"
+        ));
+        assert_eq!(c.vnis[0].fdb[0].mac, c.vnis[1].fdb[0].mac);
+        let cases = [
+            (
+                "port = \"c100\"\n".to_string(),
+                "t.toml:13: vni[1].fdb[0]: missing field mac",
+            ),
+            (
+                "mac = \"01:00:5e:00:00:01\"\nport = \"c100\"\n".to_string(),
+                "t.toml:14: vni[1].fdb[0].mac: 01:00:5e:00:00:01 is a multicast MAC address (low bit of the first octet is set); a static FDB entry needs a unicast MAC",
+            ),
+            (
+                "mac = \"00:00:00:00:00:00\"\nport = \"c100\"\n".to_string(),
+                "t.toml:14: vni[1].fdb[0].mac: 00:00:00:00:00:00 is the all-zero MAC address; a static FDB entry needs a unicast MAC",
+            ),
+            (mac.to_string(), "t.toml:13: vni[1].fdb[0]: needs port or remote"),
+            (
+                format!("{mac}port = \"c100\"\nremote = \"198.18.0.2\"\n"),
+                "t.toml:13: vni[1].fdb[0]: give port or remote, not both",
+            ),
+            (
+                format!("{mac}port = \"c300\"\n"),
+                r#"t.toml:15: vni[1].fdb[0].port: port "c300" is not a [[port]] in this file"#,
+            ),
+            (
+                format!("{mac}port = \"c200\"\n"),
+                r#"t.toml:15: vni[1].fdb[0].port: port "c200" is in vni 200, not 100"#,
+            ),
+            (
+                format!("{mac}remote = \"198.18.0.1\"\n"),
+                "t.toml:15: vni[1].fdb[0].remote: 198.18.0.1 is this switch's own address (underlay.vtep)",
+            ),
+            (
+                format!("{mac}remote = \"239.0.0.1\"\n"),
+                "t.toml:15: vni[1].fdb[0].remote: 239.0.0.1 is a multicast address (a remote VTEP must be a unicast address)",
+            ),
+            (
+                format!("{mac}remote = \"198.18.0.256\"\n"),
+                r#"t.toml:15: vni[1].fdb[0].remote: "198.18.0.256" is not an IPv4 address"#,
+            ),
+            (
+                format!("{mac}remote = \"198.18.0.2\"\n\n[[vni.fdb]]\nmac = \"02-00-00-00-00-01\"\nport = \"c100\"\n"),
+                "t.toml:18: vni[1].fdb[1].mac: duplicate FDB entry 02:00:00:00:00:01 (first defined at line 14)",
+            ),
+        ];
+        for (body, expected) in cases {
+            only(&fdb(&body), expected);
+        }
+        // Two bad port references, in two VNIs, each on its own line; they
+        // are checked after the ports but still reported in line order.
+        let p = problems(&format!(
+            "{head}[[vni.fdb]]\n{mac}port = \"c100\"\n[[vni]]\nid = 100\n[[vni.fdb]]\n{mac}port = \"nope\"\n"
+        ));
+        assert_eq!(
+            p,
+            vec![
+                r#"t.toml:13: vni[0].fdb[0].port: port "c100" is in vni 100, not 200"#,
+                r#"t.toml:18: vni[1].fdb[0].port: port "nope" is not a [[port]] in this file"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn static_fdb_port_with_its_own_problem_does_not_cascade() {
+        // c100's vni is wrong: that is the one problem, not also the entry.
+        only(
+            "[[vni]]\nid = 100\n[[vni.fdb]]\nmac = \"02:00:00:00:00:01\"\nport = \"c100\"\n[[port]]\nname = \"c100\"\nvni = 300\n",
+            "t.toml:8: port[0].vni: vni 300 is not configured (no [[vni]] with id = 300)",
+        );
+        // The VNI's id is bad: the entry's port cannot be compared with it.
+        only(
+            "[[vni]]\nid = 0\n[[vni.fdb]]\nmac = \"02:00:00:00:00:01\"\nport = \"c100\"\n[[vni]]\nid = 100\n[[port]]\nname = \"c100\"\nvni = 100\n",
+            r#"t.toml:2: vni[0].id: 0 is out of range 1..=16777215 (a VXLAN network identifier is 24 bits)"#,
+        );
+    }
+
+    #[test]
+    fn arp_rules() {
+        // The [[vni.arp]] under test starts at line 3.
+        let arp = |body: &str| format!("[[vni]]\nid = 100\n[[vni.arp]]\n{body}");
+        let mac = "mac = \"02:00:00:00:00:01\"\n";
+        let c = ok(&arp(&format!(
+            "ip = \"10.1.0.1\"\n{mac}[[vni.arp]]\nip = \"10.1.0.2\"\n{mac}"
+        )));
+        assert_eq!(
+            c.vnis[0].arp,
+            vec![
+                ArpEntry {
+                    ip: Ipv4Addr::new(10, 1, 0, 1),
+                    mac: [2, 0, 0, 0, 0, 1]
+                },
+                ArpEntry {
+                    ip: Ipv4Addr::new(10, 1, 0, 2),
+                    mac: [2, 0, 0, 0, 0, 1]
+                },
+            ]
+        );
+        // The same IP may be bound in two VNIs (separate overlays).
+        let c = ok(&format!(
+            "{}[[vni]]\nid = 200\n[[vni.arp]]\nip = \"10.1.0.1\"\n{mac}",
+            arp(&format!("ip = \"10.1.0.1\"\n{mac}"))
+        ));
+        assert_eq!(c.vnis[0].arp, c.vnis[1].arp);
+        let ip = |ip: &str| arp(&format!("ip = \"{ip}\"\n{mac}"));
+        let cases = [
+            (arp(mac), "t.toml:3: vni[0].arp[0]: missing field ip".to_string()),
+            (
+                arp("ip = \"10.1.0.1\"\n"),
+                "t.toml:3: vni[0].arp[0]: missing field mac".to_string(),
+            ),
+            (
+                ip("10.1.0"),
+                r#"t.toml:4: vni[0].arp[0].ip: "10.1.0" is not an IPv4 address"#.to_string(),
+            ),
+            (
+                arp(&format!("ip = 167837953\n{mac}")),
+                "t.toml:4: vni[0].arp[0].ip: expected a string, found an integer".to_string(),
+            ),
+            (
+                arp("ip = \"10.1.0.1\"\nmac = \"ff:ff:ff:ff:ff:ff\"\n"),
+                "t.toml:5: vni[0].arp[0].mac: ff:ff:ff:ff:ff:ff is a multicast MAC address (low bit of the first octet is set); an ARP entry needs a unicast MAC".to_string(),
+            ),
+            (
+                arp(&format!(
+                    "ip = \"10.1.0.1\"\n{mac}\n[[vni.arp]]\nip = \"10.1.0.1\"\nmac = \"02:00:00:00:00:02\"\n"
+                )),
+                "t.toml:8: vni[0].arp[1].ip: duplicate ARP entry 10.1.0.1 (first defined at line 4)"
+                    .to_string(),
+            ),
+        ];
+        for (text, expected) in cases {
+            only(&text, &expected);
+        }
+        for (addr, why) in [
+            ("0.0.0.0", "is the unspecified address"),
+            ("255.255.255.255", "is the broadcast address"),
+            ("224.0.0.251", "is a multicast address"),
+            ("127.0.0.1", "is a loopback address"),
+        ] {
+            only(
+                &ip(addr),
+                &format!(
+                    "t.toml:4: vni[0].arp[0].ip: {addr} {why} (an overlay host must be a unicast address)"
+                ),
+            );
+        }
+    }
+
+    /// A valid config built in code: two VNIs, a port in each, static entries.
+    fn built_config() -> Config {
+        let mut c = Config::default();
+        c.underlay.vtep = Some(IP1);
+        c.control.group = Some("vxctl".into());
+        for (id, port) in [(100, "c100"), (200, "c200")] {
+            c.vnis.push(VniConfig {
+                id,
+                flood: vec![IP2],
+                learning: false,
+                fdb: vec![
+                    StaticFdb {
+                        mac: [2, 0, 0, 0, id as u8, 1],
+                        dest: FdbDest::Port(port.into()),
+                    },
+                    StaticFdb {
+                        mac: [2, 0, 0, 0, id as u8, 2],
+                        dest: FdbDest::Remote(IP2),
+                    },
+                ],
+                arp: vec![ArpEntry {
+                    ip: Ipv4Addr::new(10, 0, id as u8, 2),
+                    mac: [2, 0, 0, 0, id as u8, 2],
+                }],
+            });
+            c.ports.push(PortConfig {
+                name: port.into(),
+                vni: id,
+            });
+        }
+        c
+    }
+
+    /// The 1-based line of `to_toml()` holding `needle` (the `nth` time, from 0).
+    fn toml_line(c: &Config, needle: &str, nth: usize) -> usize {
+        let text = c.to_toml();
+        let (i, _) = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| *l == needle)
+            .nth(nth)
+            .unwrap_or_else(|| panic!("{needle:?} not in\n{text}"));
+        i + 1
+    }
+
+    #[test]
+    fn check_accepts_valid_configs_built_in_code() {
+        built_config().check().unwrap();
+        Config::default().check().unwrap();
+        ok(FULL).check().unwrap();
+    }
+
+    #[test]
+    fn check_reports_configs_made_invalid_in_code() {
+        // A port in a VNI that does not exist.
+        let mut c = built_config();
+        c.ports[1].vni = 300;
+        let line = toml_line(&c, "vni = 300", 0);
+        assert_eq!(
+            c.check().unwrap_err().problems,
+            vec![format!(
+                "<running config>:{line}: port[1].vni: vni 300 is not configured (no [[vni]] with id = 300)"
+            )]
+        );
+        // A static FDB entry naming a port in another VNI.
+        let mut c = built_config();
+        c.vnis[1].fdb[0].dest = FdbDest::Port("c100".into());
+        let line = toml_line(&c, "port = \"c100\"", 1);
+        assert_eq!(
+            c.check().unwrap_err().problems,
+            vec![format!(
+                r#"<running config>:{line}: vni[1].fdb[0].port: port "c100" is in vni 100, not 200"#
+            )]
+        );
+        // Several at once, each named by its place in the vectors; a group
+        // name that needs TOML quoting is reported, not a syntax error.
+        let mut c = built_config();
+        c.control.group = Some("a\"b".into());
+        let again = c.vnis[0].arp[0].clone();
+        c.vnis[0].arp.push(again);
+        c.vnis[0].fdb[1].dest = FdbDest::Remote(IP1);
+        let p = c.check().unwrap_err().problems;
+        let group = toml_line(&c, r#"group = 'a"b'"#, 0);
+        let remote = toml_line(&c, "remote = \"198.18.0.1\"", 0);
+        let arp = toml_line(&c, "ip = \"10.0.100.2\"", 1);
+        assert_eq!(
+            p,
+            vec![
+                format!(
+                    r#"<running config>:{group}: control.group: "a\"b" contains '"'; group names may contain only ASCII letters, digits, '_', '.' and '-'"#
+                ),
+                format!(
+                    "<running config>:{remote}: vni[0].fdb[1].remote: 198.18.0.1 is this switch's own address (underlay.vtep)"
+                ),
+                format!(
+                    "<running config>:{arp}: vni[0].arp[1].ip: duplicate ARP entry 10.0.100.2 (first defined at line {})",
+                    toml_line(&c, "ip = \"10.0.100.2\"", 0)
+                ),
+            ]
         );
     }
 
@@ -1489,6 +2222,78 @@ vni = 7
         }
     }
 
+    #[test]
+    fn to_toml_writes_static_entries_under_their_vni() {
+        let mut c = Config::default();
+        c.control.group = Some("vxctl".into());
+        c.vnis.push(VniConfig {
+            id: 100,
+            flood: vec![],
+            learning: false,
+            fdb: vec![StaticFdb {
+                mac: [2, 0, 0, 0, 0, 1],
+                dest: FdbDest::Port("c100".into()),
+            }],
+            arp: vec![ArpEntry {
+                ip: Ipv4Addr::new(10, 0, 0, 1),
+                mac: [2, 0, 0, 0, 0, 1],
+            }],
+        });
+        c.vnis.push(VniConfig {
+            id: 200,
+            flood: vec![],
+            learning: true,
+            fdb: vec![StaticFdb {
+                mac: [2, 0, 0, 0, 0, 2],
+                dest: FdbDest::Remote(IP2),
+            }],
+            arp: vec![],
+        });
+        c.ports.push(PortConfig {
+            name: "c100".into(),
+            vni: 100,
+        });
+        let text = c.to_toml();
+        let tail = &text[text.find("[fdb]").unwrap()..];
+        assert_eq!(
+            tail,
+            r#"[fdb]
+capacity = 65536
+age_secs = 300
+
+[control]
+group = "vxctl"
+
+[[vni]]
+id = 100
+flood = []
+learning = false
+
+[[vni.fdb]]
+mac = "02:00:00:00:00:01"
+port = "c100"
+
+[[vni.arp]]
+ip = "10.0.0.1"
+mac = "02:00:00:00:00:01"
+
+[[vni]]
+id = 200
+flood = []
+learning = true
+
+[[vni.fdb]]
+mac = "02:00:00:00:00:02"
+remote = "198.18.0.2"
+
+[[port]]
+name = "c100"
+vni = 100
+"#
+        );
+        assert_eq!(ok(&text), c);
+    }
+
     /// Tiny deterministic generator (xorshift64*) for the property-style loop.
     struct Rng(u64);
     impl Rng {
@@ -1549,6 +2354,8 @@ vni = 7
                 id: (i * 4_000_000 + rng.range(1, 3_999_999)) as u32,
                 flood,
                 learning: rng.coin(),
+                fdb: Vec::new(),
+                arp: Vec::new(),
             });
         }
         if !c.vnis.is_empty() {
@@ -1563,6 +2370,32 @@ vni = 7
                 c.ports.push(PortConfig { name, vni });
             }
         }
+        if rng.coin() {
+            let names = ["vxctl", "wheel", "net-admin_2", "a.b", "_x"];
+            c.control.group = Some(names[rng.range(0, 4) as usize].to_string());
+        }
+        for vni in &mut c.vnis {
+            let ports: Vec<&PortConfig> = c.ports.iter().filter(|p| p.vni == vni.id).collect();
+            for i in 0..rng.range(0, 3) {
+                let b = rng.next().to_be_bytes();
+                // The last octet is the index, so MACs are unique in the VNI.
+                let mac = [(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], i as u8];
+                let dest = if !ports.is_empty() && rng.coin() {
+                    let port = ports[rng.range(0, ports.len() as u64 - 1) as usize];
+                    FdbDest::Port(port.name.clone())
+                } else {
+                    FdbDest::Remote(Ipv4Addr::new(203, 0, 113, rng.range(1, 254) as u8))
+                };
+                vni.fdb.push(StaticFdb { mac, dest });
+            }
+            for i in 0..rng.range(0, 3) {
+                let b = rng.next().to_be_bytes();
+                vni.arp.push(ArpEntry {
+                    ip: Ipv4Addr::new(10, b[0], b[1], i as u8 + 1),
+                    mac: [(b[2] & 0xfe) | 0x02, b[3], b[4], b[5], b[6], b[7]],
+                });
+            }
+        }
         c
     }
 
@@ -1575,6 +2408,8 @@ vni = 7
             let back = Config::parse(&text, "gen.toml")
                 .unwrap_or_else(|e| panic!("generated config rejected:\n{e}\n---\n{text}"));
             assert_eq!(back, c, "{text}");
+            c.check()
+                .unwrap_or_else(|e| panic!("check rejected a valid config:\n{e}\n---\n{text}"));
         }
     }
 
@@ -1599,6 +2434,28 @@ vni = 7
         assert_eq!(c.vnis.len(), 2);
         assert_eq!(c.ports.len(), 2);
         assert_eq!(c.underlay.next_hops, vec![[2, 0, 0, 0, 0, 0xfe]]);
+        assert_eq!(c.control.group.as_deref(), Some("vxctl"));
+        assert!(!c.vnis[1].learning);
+        assert_eq!(
+            c.vnis[1].fdb,
+            vec![
+                StaticFdb {
+                    mac: [2, 0, 0, 0, 0xc8, 1],
+                    dest: FdbDest::Port("c200".into())
+                },
+                StaticFdb {
+                    mac: [2, 0, 0, 0, 0xc8, 2],
+                    dest: FdbDest::Remote(IP2)
+                },
+            ]
+        );
+        assert_eq!(
+            c.vnis[1].arp,
+            vec![ArpEntry {
+                ip: Ipv4Addr::new(10, 200, 0, 2),
+                mac: [2, 0, 0, 0, 0xc8, 2]
+            }]
+        );
     }
 
     #[test]
