@@ -1,59 +1,65 @@
-//! vxctl: talks to a running vxswitch over its control socket.
+//! vxctl: talks to a running vxswitch over its control socket. The commands
+//! and their arguments come from `vxctl::COMMANDS` (see `vxctl::cli`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
-use vxctl::{default_socket, FdbEntry, Reply, Request, Stats};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use serde::de::DeserializeOwned;
+use vxctl::{cli, default_socket, render, Done, Reply, Request, VersionInfo};
 
-/// Control a running vxswitch.
-#[derive(Parser)]
-#[command(name = "vxctl", version)]
-struct Cli {
-    /// Control socket of the switch.
-    #[arg(short = 's', long, conflicts_with = "uplink")]
-    socket: Option<PathBuf>,
-    /// Uplink of the switch: selects /run/vxswitch/<uplink>.sock.
-    #[arg(long)]
-    uplink: Option<String>,
-    /// Print the reply as JSON.
-    #[arg(long)]
-    json: bool,
-    #[command(subcommand)]
-    command: Command,
+fn command() -> Command {
+    Command::new("vxctl")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Control a running vxswitch over its Unix socket")
+        .after_help(cli::help_text())
+        .arg(
+            Arg::new("socket")
+                .short('s')
+                .long("socket")
+                .value_name("SOCKET")
+                .value_parser(clap::value_parser!(PathBuf))
+                .conflicts_with("uplink")
+                .help("Control socket of the switch"),
+        )
+        .arg(
+            Arg::new("uplink")
+                .long("uplink")
+                .value_name("IF")
+                .help("Uplink of the switch: selects /run/vxswitch/<IF>.sock"),
+        )
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .action(ArgAction::SetTrue)
+                .global(true)
+                .help("Print the reply as JSON (the stable interface for scripts)"),
+        )
+        .subcommands(cli::commands())
+        .subcommand(
+            Command::new("help")
+                .about("Every command with its arguments")
+                .arg(
+                    Arg::new("markdown")
+                        .long("markdown")
+                        .action(ArgAction::SetTrue)
+                        .help("As the README's Markdown table"),
+                ),
+        )
+        .disable_help_subcommand(true)
+        .subcommand_required(true)
+        .arg_required_else_help(true)
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Counters: per port, per remote VTEP, per worker, every drop reason.
-    Stats,
-    /// The forwarding database.
-    Fdb {
-        #[command(subcommand)]
-        command: FdbCommand,
-    },
-    /// The version of vxctl and of the switch.
-    Version,
-}
-
-#[derive(Subcommand)]
-enum FdbCommand {
-    /// List entries: MAC, VNI, where, static or learned, age.
-    Show {
-        #[arg(long)]
-        vni: Option<u32>,
-    },
-}
-
-fn socket_path(cli: &Cli) -> Result<PathBuf> {
-    if let Some(s) = &cli.socket {
+fn socket_path(m: &ArgMatches) -> Result<PathBuf> {
+    if let Some(s) = m.get_one::<PathBuf>("socket") {
         return Ok(s.clone());
     }
-    if let Some(u) = &cli.uplink {
+    if let Some(u) = m.get_one::<String>("uplink") {
         return Ok(default_socket(u));
     }
     let mut socks: Vec<PathBuf> = std::fs::read_dir(vxctl::SOCKET_DIR)
@@ -74,7 +80,7 @@ fn socket_path(cli: &Cli) -> Result<PathBuf> {
     }
 }
 
-fn call(path: &PathBuf, req: &Request) -> Result<serde_json::Value> {
+fn call(path: &Path, req: &Request) -> Result<serde_json::Value> {
     let mut s = UnixStream::connect(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
             anyhow::anyhow!(
@@ -82,6 +88,10 @@ fn call(path: &PathBuf, req: &Request) -> Result<serde_json::Value> {
                 path.display()
             )
         }
+        std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "permission denied on {}: run as root or as a member of the switch's control group",
+            path.display()
+        ),
         _ => anyhow::anyhow!("connecting to {}: {e}", path.display()),
     })?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -111,101 +121,64 @@ fn call(path: &PathBuf, req: &Request) -> Result<serde_json::Value> {
     Ok(r.data)
 }
 
-fn print_stats(s: &Stats) {
-    println!(
-        "uplink {}  backend {}  vtep {}:{}  mtu {} (overlay {})",
-        s.uplink, s.backend, s.vtep, s.udp_port, s.uplink_mtu, s.overlay_mtu
-    );
-    println!("fdb {}/{} entries", s.fdb_entries, s.fdb_capacity);
-    println!();
-    println!(
-        "{:<16} {:>8} {:>12} {:>14} {:>12} {:>14} {:>10}",
-        "PORT", "VNI", "RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES", "CSUM_FIXED"
-    );
-    for p in &s.ports {
-        let vni = p.vni.map_or("uplink".to_string(), |v| v.to_string());
-        println!(
-            "{:<16} {:>8} {:>12} {:>14} {:>12} {:>14} {:>10}",
-            p.name, vni, p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes, p.csum_completed
-        );
-    }
-    println!();
-    println!(
-        "{:<16} {:<18} {:<24} {:>12} {:>14} {:>12}",
-        "REMOTE_VTEP", "MAC", "VIA", "TX_PACKETS", "TX_BYTES", "RX_PACKETS"
-    );
-    for v in &s.vteps {
-        println!(
-            "{:<16} {:<18} {:<24} {:>12} {:>14} {:>12}",
-            v.ip, v.mac, v.via, v.tx_packets, v.tx_bytes, v.rx_packets
-        );
-    }
-    println!();
-    println!(
-        "{:<8} {:>12} {:>12} {:>10} {:>8} {:>8} {:>8} {:>8}",
-        "CORE", "RX_PACKETS", "TX_PACKETS", "CYCLES/PKT", "FRAMES", "FREE", "IN_FILL", "IN_TX"
-    );
-    for w in &s.workers {
-        println!(
-            "{:<8} {:>12} {:>12} {:>10} {:>8} {:>8} {:>8} {:>8}",
-            w.core,
-            w.rx_packets,
-            w.tx_packets,
-            w.busy_cycles.checked_div(w.busy_packets).unwrap_or(0),
-            w.frames_total,
-            w.frames_free,
-            w.frames_in_fill,
-            w.frames_in_tx
-        );
-    }
-    println!();
-    println!("COUNTER                   VALUE");
-    for (k, v) in &s.counters {
-        println!("{k:<25} {v}");
-    }
+fn decode<T: DeserializeOwned>(data: serde_json::Value) -> Result<T> {
+    serde_json::from_value(data).context("the switch's reply has an unexpected shape")
 }
 
-fn run(cli: Cli) -> Result<()> {
-    let path = socket_path(&cli)?;
-    let req = match &cli.command {
-        Command::Stats => Request::Stats {},
-        Command::Fdb {
-            command: FdbCommand::Show { vni },
-        } => Request::FdbShow { vni: *vni },
-        Command::Version => Request::Version {},
-    };
+fn run() -> Result<()> {
+    let m = command().get_matches();
+    if let Some(("help", h)) = m.subcommand() {
+        if h.get_flag("markdown") {
+            print!("{}", cli::markdown_table());
+        } else {
+            print!("{}", cli::help_text());
+        }
+        return Ok(());
+    }
+    let (spec, leaf) = cli::find(&m).context("unknown command: run `vxctl help`")?;
+    let req = cli::request(spec, leaf).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let path = socket_path(&m)?;
     let data = call(&path, &req)?;
-    if cli.json {
+    if m.get_flag("json") {
         println!("{}", serde_json::to_string_pretty(&data)?);
         return Ok(());
     }
-    match req {
-        Request::Stats {} => print_stats(&serde_json::from_value(data).context("decoding stats")?),
-        Request::FdbShow { .. } => {
-            let entries: Vec<FdbEntry> =
-                serde_json::from_value(data).context("decoding fdb entries")?;
-            println!(
-                "{:<8} {:<18} {:<22} {:<8} {:>8}",
-                "VNI", "MAC", "WHERE", "TYPE", "AGE_S"
-            );
-            for e in entries {
-                let kind = if e.is_static { "static" } else { "learned" };
-                println!(
-                    "{:<8} {:<18} {:<22} {:<8} {:>8}",
-                    e.vni, e.mac, e.dest, kind, e.age_secs
-                );
-            }
-        }
-        Request::Version {} => {
-            println!("vxctl {}", env!("CARGO_PKG_VERSION"));
-            println!("vxswitch {}", data.as_str().unwrap_or("?"));
-        }
-    }
+    let text = match req {
+        Request::Stats {} => render::stats(&decode(data)?),
+        Request::FdbShow { .. } => render::fdb(&decode::<Vec<_>>(data)?),
+        Request::VniList {} => render::vnis(&decode::<Vec<_>>(data)?),
+        Request::PortList {} => render::ports(&decode::<Vec<_>>(data)?),
+        Request::TunnelList { .. } => render::tunnels(&decode::<Vec<_>>(data)?),
+        Request::ArpList { .. } => render::arp(&decode::<Vec<_>>(data)?),
+        Request::NexthopList {} => render::nexthops(&decode::<Vec<_>>(data)?),
+        Request::ConfigShow {} => decode::<String>(data)?,
+        Request::Version {} => format!(
+            "vxctl {}\nvxswitch {}\n",
+            env!("CARGO_PKG_VERSION"),
+            decode::<VersionInfo>(data)?.version
+        ),
+        Request::VniAdd { .. }
+        | Request::VniDel { .. }
+        | Request::VniSet { .. }
+        | Request::PortAdd { .. }
+        | Request::PortDel { .. }
+        | Request::TunnelAdd { .. }
+        | Request::TunnelDel { .. }
+        | Request::FdbAdd { .. }
+        | Request::FdbDel { .. }
+        | Request::FdbFlush { .. }
+        | Request::ArpAdd { .. }
+        | Request::ArpDel { .. }
+        | Request::NexthopAdd { .. }
+        | Request::NexthopDel { .. }
+        | Request::ConfigSave { .. } => decode::<Done>(data)?.message + "\n",
+    };
+    print!("{text}");
     Ok(())
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vxctl: {e:#}");

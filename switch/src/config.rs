@@ -25,8 +25,7 @@ use std::path::Path;
 use toml::de::{DeArray, DeTable, DeValue};
 use toml::Spanned;
 
-/// An Ethernet MAC address, most significant octet first.
-pub type MacAddr = [u8; 6];
+pub use vxctl::MacAddr;
 
 const DEFAULT_UDP_PORT: u16 = 4789;
 const DEFAULT_TTL: u8 = 64;
@@ -347,32 +346,7 @@ impl Config {
     }
 }
 
-/// Formats a MAC as six lowercase colon-separated hex octets, e.g. `02:00:00:00:01:0a`.
-pub fn format_mac(mac: &MacAddr) -> String {
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
-    )
-}
-
-/// Parses `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff` (any case, one separator
-/// kind, exactly two hex digits per octet).
-pub fn parse_mac(s: &str) -> Option<MacAddr> {
-    let sep = if s.contains(':') { ':' } else { '-' };
-    let mut mac = [0u8; 6];
-    let mut parts = s.split(sep);
-    for octet in &mut mac {
-        let part = parts.next()?;
-        if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        *octet = u8::from_str_radix(part, 16).ok()?;
-    }
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(mac)
-}
+pub use vxctl::{format_mac, parse_mac};
 
 /// Why `ip` cannot be a unicast underlay address, if it cannot.
 fn not_unicast(ip: Ipv4Addr) -> Option<&'static str> {

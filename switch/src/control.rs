@@ -1,30 +1,43 @@
 //! The control thread: serves vxctl over a Unix socket (mio, many clients,
-//! JSON lines with a size limit), ages the FDB and sums the workers' counters.
+//! JSON lines with a size limit), applies live changes, ages the FDB and sums
+//! the workers' counters.
 //!
 //! It owns everything slow; workers never wait on it. A slow or silent client
 //! holds only its own buffer: reads and writes are non-blocking.
+//!
+//! A change is made to a copy of the running configuration, checked as a
+//! start-up file would be, turned into a new running state that keeps every
+//! VNI, port and VTEP in its slot ([`State::rebuild`]), and published whole
+//! (read-copy-update). What a removal leaves behind in the FDB is flushed
+//! only after every worker has finished the batches that could still use
+//! the old state ([`Change::Sync`]), so no stale entry can be learned back.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
+use std::net::Ipv4Addr;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mio::net::{UnixListener, UnixStream};
 use mio::{Events, Interest, Poll, Token};
 use vxctl::{
-    FdbEntry, PortStats, Reply, Request, Stats, VtepStats, WorkerStats, MAX_REQUEST_BYTES,
+    ArpInfo, Done, FdbEntry, NexthopInfo, PortInfo, PortStats, Reply, Request, Stats, TunnelInfo,
+    VersionInfo, VniInfo, VniStats, VtepStats, WorkerStats, MAX_REQUEST_BYTES,
 };
 
-use crate::config::format_mac;
+use crate::config::{format_mac, ArpEntry, Config, FdbDest, PortConfig, StaticFdb, VniConfig};
 use crate::fdb::Dest;
-use crate::port::FrameAccounting;
-use crate::state::{State, Via};
+use crate::port::xdp::XdpMode;
+use crate::port::xdp_prog::{Role, XdpProgram};
+use crate::port::{FrameAccounting, PortSpec};
+use crate::state::{State, UplinkInfo, Via};
 use crate::stats::{Counters, Drop as DropReason, Event};
 use crate::underlay::{Resolution, Resolver};
+use crate::worker::{Change, Command};
 use crate::Shared;
 
 /// What a worker publishes for the control thread.
@@ -32,15 +45,15 @@ pub struct WorkerInfo {
     pub core: usize,
     pub counters: Counters,
     frames: [AtomicUsize; 4],
-    /// The worker's AF_XDP socket fds, set once at start, for the kernel's
-    /// per-socket drop statistics (read by the control thread).
-    pub xsk_fds: std::sync::OnceLock<Vec<i32>>,
+    /// The worker's AF_XDP socket fds, for the kernel's per-socket drop
+    /// statistics; the worker replaces them when its ports change.
+    pub xsk_fds: Mutex<Vec<i32>>,
 }
 
 impl WorkerInfo {
     pub fn new(core: usize) -> WorkerInfo {
         WorkerInfo {
-            xsk_fds: std::sync::OnceLock::new(),
+            xsk_fds: Mutex::new(Vec::new()),
             core,
             counters: Counters::default(),
             frames: Default::default(),
@@ -64,15 +77,53 @@ impl WorkerInfo {
     }
 }
 
-/// Creates the socket's directory (0700) and binds the socket (0600),
-/// replacing a stale socket file left by a switch that died.
-pub fn bind(path: &Path) -> io::Result<UnixListener> {
+/// Who may use the control socket besides root and the switch's own user.
+#[derive(Debug, Clone)]
+pub struct ControlGroup {
+    pub name: String,
+    pub gid: u32,
+}
+
+impl ControlGroup {
+    /// Looks a group up by name.
+    pub fn lookup(name: &str) -> Result<ControlGroup, String> {
+        let c = std::ffi::CString::new(name).map_err(|_| format!("bad group name {name:?}"))?;
+        // SAFETY: getgrnam reads a NUL-terminated name; the result is read at
+        // once, on this thread, before any other getgr* call.
+        let g = unsafe { libc::getgrnam(c.as_ptr()) };
+        if g.is_null() {
+            return Err(format!(
+                "control.group {name:?}: no such group on this host"
+            ));
+        }
+        // SAFETY: g is a valid group entry (checked non-null above).
+        let gid = unsafe { (*g).gr_gid };
+        Ok(ControlGroup {
+            name: name.to_string(),
+            gid,
+        })
+    }
+}
+
+/// Creates the socket's directory and binds the socket, replacing a stale
+/// socket file left by a switch that died. Without a group: directory
+/// 0700, socket 0600. With one: 0750 and 0660, owned by the group.
+pub fn bind(path: &Path, group: Option<&ControlGroup>) -> io::Result<UnixListener> {
+    let (dir_mode, sock_mode) = if group.is_some() {
+        (0o750, 0o660)
+    } else {
+        (0o700, 0o600)
+    };
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() && !dir.exists() {
             std::fs::DirBuilder::new()
                 .recursive(true)
-                .mode(0o700)
+                .mode(dir_mode)
                 .create(dir)?;
+            if let Some(g) = group {
+                std::os::unix::fs::chown(dir, None, Some(g.gid))?;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(dir_mode))?;
+            }
         }
     }
     if path.exists() {
@@ -85,7 +136,10 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
         std::fs::remove_file(path)?;
     }
     let l = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    if let Some(g) = group {
+        std::os::unix::fs::chown(path, None, Some(g.gid))?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(sock_mode))?;
     Ok(l)
 }
 
@@ -96,34 +150,117 @@ struct Client {
     closing: bool,
 }
 
-/// Everything the server reads to answer.
+/// How ports are opened: decides what `port add` attaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Xdp(XdpMode),
+    Packet,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Xdp(_) => "xdp",
+            BackendKind::Packet => "packet",
+        }
+    }
+}
+
+/// The control thread's state.
 pub struct Control {
     pub shared: Arc<Shared>,
     pub workers: Vec<Arc<WorkerInfo>>,
+    /// Each worker's command channel, same order as `workers`.
+    pub commands: Vec<mpsc::Sender<Command>>,
     /// The uplink's XDP program, for its verdict counters (AF_XDP only).
-    pub uplink_prog: Option<Arc<crate::port::xdp_prog::XdpProgram>>,
-    pub backend: &'static str,
+    pub uplink_prog: Option<Arc<XdpProgram>>,
+    /// Access ports' XDP programs by name (detached when dropped).
+    pub port_progs: HashMap<String, Arc<XdpProgram>>,
+    pub backend: BackendKind,
+    pub uplink: UplinkInfo,
+    /// Whether the switch answers ARP for its VTEP address.
+    pub answer_vtep_arp: bool,
+    /// The file the switch started from: where `config save` writes.
+    pub config_path: Option<PathBuf>,
+    pub group: Option<ControlGroup>,
     /// Resolves remote VTEPs that have no configured MAC from the kernel's
-    /// tables (None when every VTEP has one).
-    pub resolver: Option<std::cell::RefCell<Resolver>>,
+    /// tables (None when netlink is unavailable).
+    pub resolver: Option<Resolver>,
+    /// Counter values of a slot when its current port or VTEP took it:
+    /// what `stats` subtracts, so a reused slot starts from zero.
+    port_base: HashMap<usize, [u64; 5]>,
+    vtep_base: HashMap<usize, [u64; 3]>,
 }
 
 const LISTENER: Token = Token(0);
 /// Token of the resolver's netlink notifications; clients count up from 1
 /// and never reach it.
 const NETLINK: Token = Token(usize::MAX);
+/// How long a worker may take to apply a port change.
+const WORKER_REPLY: Duration = Duration::from_secs(5);
+
+type Handled = Result<Reply, String>;
+
+fn done(message: impl Into<String>) -> Handled {
+    Ok(Reply::ok(Done {
+        message: message.into(),
+    }))
+}
+
+fn no_vni(id: u32) -> String {
+    format!("vni {id} does not exist")
+}
+
+/// Why an address cannot be a remote VTEP, if it cannot.
+fn bad_remote(st: &State, ip: Ipv4Addr) -> Option<String> {
+    if ip == st.vtep_ip {
+        return Some(format!("{ip} is this switch's own VTEP address"));
+    }
+    if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip.is_loopback() {
+        return Some(format!("{ip} is not a unicast address"));
+    }
+    None
+}
 
 impl Control {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        shared: Arc<Shared>,
+        workers: Vec<Arc<WorkerInfo>>,
+        commands: Vec<mpsc::Sender<Command>>,
+        backend: BackendKind,
+        uplink: UplinkInfo,
+        answer_vtep_arp: bool,
+        config_path: Option<PathBuf>,
+        group: Option<ControlGroup>,
+    ) -> Control {
+        Control {
+            shared,
+            workers,
+            commands,
+            uplink_prog: None,
+            port_progs: HashMap::new(),
+            backend,
+            uplink,
+            answer_vtep_arp,
+            config_path,
+            group,
+            resolver: None,
+            port_base: HashMap::new(),
+            vtep_base: HashMap::new(),
+        }
+    }
+
     /// Serves until `stop` is set. Ages the FDB once a second; resolves
     /// remote VTEPs from the kernel when routes or neighbours change, and
     /// once a second.
-    pub fn serve(&self, listener: UnixListener, stop: &AtomicBool) -> io::Result<()> {
+    pub fn serve(&mut self, listener: UnixListener, stop: &AtomicBool) -> io::Result<()> {
         let mut poll = Poll::new()?;
         let mut listener = listener;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         if let Some(r) = &self.resolver {
-            let fd = r.borrow().events_fd();
+            let fd = r.events_fd();
             poll.registry()
                 .register(&mut mio::unix::SourceFd(&fd), NETLINK, Interest::READABLE)?;
             self.resolve_vteps();
@@ -141,10 +278,7 @@ impl Control {
             }
             for ev in events.iter() {
                 if ev.token() == NETLINK {
-                    let changed = self
-                        .resolver
-                        .as_ref()
-                        .is_some_and(|r| r.borrow_mut().drain_events());
+                    let changed = self.resolver.as_mut().is_some_and(|r| r.drain_events());
                     if changed {
                         self.resolve_vteps();
                     }
@@ -167,7 +301,7 @@ impl Control {
                                     outbuf: Vec::new(),
                                     closing: false,
                                 };
-                                if let Err(msg) = check_peer(&c.stream) {
+                                if let Err(msg) = check_peer(&c.stream, self.group.as_ref()) {
                                     queue(&mut c, &Reply::err(msg));
                                     c.closing = true;
                                 }
@@ -204,13 +338,12 @@ impl Control {
 
     /// Asks the kernel how each remote VTEP without a configured MAC is
     /// reached, and publishes a new running state if any answer changed.
-    fn resolve_vteps(&self) {
-        let Some(r) = &self.resolver else { return };
-        let mut r = r.borrow_mut();
+    fn resolve_vteps(&mut self) {
+        let Some(r) = &mut self.resolver else { return };
         let cur = self.shared.state.load_full();
         let mut next: Option<State> = None;
         for (i, v) in cur.vteps.iter().enumerate() {
-            if !matches!(v.via, Via::Kernel { .. } | Via::Unresolved) {
+            if v.is_vacant() || !matches!(v.via, Via::Kernel { .. } | Via::Unresolved) {
                 continue;
             }
             let (mac, via) = match r.resolve(v.ip) {
@@ -243,7 +376,7 @@ impl Control {
     }
 
     /// Reads requests and writes replies; true when the client is done.
-    fn service(&self, c: &mut Client) -> bool {
+    fn service(&mut self, c: &mut Client) -> bool {
         let mut buf = [0u8; 4096];
         while !c.closing {
             match c.stream.read(&mut buf) {
@@ -281,39 +414,655 @@ impl Control {
         c.closing
     }
 
-    fn handle(&self, line: &[u8]) -> Reply {
+    /// One request line: parsed, dispatched, answered. An error changes nothing.
+    pub fn handle(&mut self, line: &[u8]) -> Reply {
         let req: Request = match serde_json::from_slice(line) {
             Ok(r) => r,
             Err(e) => return Reply::err(format!("bad request: {e}")),
         };
+        self.dispatch(req).unwrap_or_else(Reply::err)
+    }
+
+    fn dispatch(&mut self, req: Request) -> Handled {
         match req {
-            Request::Stats {} => Reply::ok(self.stats()),
-            Request::FdbShow { vni } => Reply::ok(self.fdb_show(vni)),
-            Request::Version {} => Reply::ok(env!("CARGO_PKG_VERSION")),
+            Request::VniAdd { id, flood_remote } => self.vni_add(id, flood_remote),
+            Request::VniDel { id } => self.vni_del(id),
+            Request::VniSet { id, learning } => self.vni_set(id, learning),
+            Request::VniList {} => Ok(Reply::ok(self.vni_list())),
+            Request::PortAdd { name, vni } => self.port_add(name, vni),
+            Request::PortDel { name } => self.port_del(&name),
+            Request::PortList {} => Ok(Reply::ok(self.port_list())),
+            Request::TunnelAdd { vni, remote } => self.tunnel_add(vni, remote),
+            Request::TunnelDel { vni, remote } => self.tunnel_del(vni, remote),
+            Request::TunnelList { vni } => Ok(Reply::ok(self.tunnel_list(vni))),
+            Request::FdbShow { vni } => Ok(Reply::ok(self.fdb_show(vni))),
+            Request::FdbAdd {
+                vni,
+                mac,
+                port,
+                remote,
+            } => self.fdb_add(vni, mac.0, port, remote),
+            Request::FdbDel { vni, mac } => self.fdb_del(vni, mac.0),
+            Request::FdbFlush { vni } => self.fdb_flush(vni),
+            Request::ArpAdd { vni, ip, mac } => self.arp_add(vni, ip, mac.0),
+            Request::ArpDel { vni, ip } => self.arp_del(vni, ip),
+            Request::ArpList { vni } => Ok(Reply::ok(self.arp_list(vni))),
+            Request::NexthopAdd { mac } => self.nexthop_add(mac.0),
+            Request::NexthopDel { mac } => self.nexthop_del(mac.0),
+            Request::NexthopList {} => Ok(Reply::ok(self.nexthop_list())),
+            Request::Stats {} => Ok(Reply::ok(self.stats())),
+            Request::ConfigShow {} => Ok(Reply::ok(self.shared.state.load().config.to_toml())),
+            Request::ConfigSave { file } => self.config_save(file),
+            Request::Version {} => Ok(Reply::ok(VersionInfo {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            })),
         }
+    }
+
+    // ---- applying changes ----
+
+    /// The running config with `edit` applied, checked as a start-up file
+    /// would be, and the running state it makes (not yet published).
+    fn prepare(&self, edit: impl FnOnce(&mut Config)) -> Result<State, String> {
+        let cur = self.shared.state.load();
+        let mut cfg = cur.config.clone();
+        edit(&mut cfg);
+        cfg.check().map_err(|e| e.to_string())?;
+        State::rebuild(&cfg, &self.uplink, self.answer_vtep_arp, Some(&cur))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Publishes `next`; a slot that changed hands starts its counters at zero.
+    fn publish(&mut self, next: State) -> Arc<State> {
+        let prev = self.shared.state.load_full();
+        for (i, p) in next.ports.iter().enumerate() {
+            let was = prev.ports.get(i).map(|q| q.name.as_str());
+            if !p.is_vacant() && was != Some(p.name.as_str()) {
+                let now = self.port_counters(i);
+                self.port_base.insert(i, now);
+            }
+        }
+        for (i, v) in next.vteps.iter().enumerate() {
+            if !v.is_vacant() && prev.vteps.get(i).map(|w| w.ip) != Some(v.ip) {
+                let now = self.vtep_counters(i);
+                self.vtep_base.insert(i, now);
+            }
+        }
+        let next = Arc::new(next);
+        self.shared.state.store(next.clone());
+        next
+    }
+
+    /// Sends a change to every worker and waits until each has applied it.
+    fn tell_workers(&self, change: impl Fn() -> Change) -> Result<(), String> {
+        let mut waiting = Vec::new();
+        for (w, tx) in self.workers.iter().zip(&self.commands) {
+            let (done, rx) = mpsc::channel();
+            tx.send(Command {
+                change: change(),
+                done,
+            })
+            .map_err(|_| format!("the worker on core {} has stopped", w.core))?;
+            waiting.push((w.core, rx));
+        }
+        let mut first = None;
+        for (core, rx) in waiting {
+            let r = match rx.recv_timeout(WORKER_REPLY) {
+                Ok(r) => r.map_err(|e| format!("worker on core {core}: {e}")),
+                Err(_) => Err(format!(
+                    "the worker on core {core} did not answer within {} s",
+                    WORKER_REPLY.as_secs()
+                )),
+            };
+            if let Err(e) = r {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Publishes `next`, waits out the workers' batches on the old state,
+    /// then removes the FDB entries for which `doomed` holds.
+    fn publish_and_flush(
+        &mut self,
+        next: State,
+        doomed: impl Fn(u16, Dest, bool) -> bool,
+    ) -> Result<usize, String> {
+        self.publish(next);
+        self.tell_workers(|| Change::Sync)?;
+        Ok(self.shared.fdb.remove_where(doomed))
+    }
+
+    /// Installs the static FDB entries of `st`'s config that are not in
+    /// the FDB as such yet.
+    fn install_static(&self, st: &State) -> Result<(), String> {
+        for (bd, mac, dest) in st.static_fdb() {
+            self.shared
+                .fdb
+                .insert_static(bd, &mac, dest)
+                .map_err(|_| format!("the FDB is full ({} entries)", self.shared.fdb.capacity()))?;
+        }
+        Ok(())
+    }
+
+    fn vni_add(&mut self, id: u32, flood: Vec<Ipv4Addr>) -> Handled {
+        let st = self.shared.state.load_full();
+        if st.bd_of_vni(id).is_some() {
+            return Err(format!("vni {id} exists already"));
+        }
+        if let Some(e) = flood.iter().find_map(|ip| bad_remote(&st, *ip)) {
+            return Err(e);
+        }
+        let mut uniq = flood.clone();
+        uniq.sort();
+        uniq.dedup();
+        if uniq.len() != flood.len() {
+            return Err("--flood-remote lists an address twice".into());
+        }
+        let next = self.prepare(|c| {
+            c.vnis.push(VniConfig {
+                id,
+                flood,
+                learning: true,
+                fdb: Vec::new(),
+                arp: Vec::new(),
+            })
+        })?;
+        self.publish(next);
+        self.resolve_vteps();
+        done(format!("vni {id} added"))
+    }
+
+    fn vni_del(&mut self, id: u32) -> Handled {
+        let st = self.shared.state.load_full();
+        let bd = st.bd_of_vni(id).ok_or_else(|| no_vni(id))?;
+        let ports: Vec<&str> = st
+            .config
+            .ports
+            .iter()
+            .filter(|p| p.vni == id)
+            .map(|p| p.name.as_str())
+            .collect();
+        if !ports.is_empty() {
+            return Err(format!(
+                "vni {id} still has port(s) {}: delete them first",
+                ports.join(", ")
+            ));
+        }
+        let next = self.prepare(|c| c.vnis.retain(|v| v.id != id))?;
+        let n = self.publish_and_flush(next, |b, _, _| b == bd)?;
+        done(format!("vni {id} deleted ({n} FDB entries with it)"))
+    }
+
+    fn vni_set(&mut self, id: u32, learning: Option<vxctl::Toggle>) -> Handled {
+        let st = self.shared.state.load_full();
+        let bd = st.bd_of_vni(id).ok_or_else(|| no_vni(id))?;
+        let Some(learning) = learning else {
+            return Err("nothing to change: give --learning on|off".into());
+        };
+        let on = learning.is_on();
+        let next = self.prepare(|c| {
+            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == id) {
+                v.learning = on;
+            }
+        })?;
+        if on {
+            self.publish(next);
+            return done(format!("vni {id}: learning on"));
+        }
+        // Off: what was learned goes, so only static entries decide.
+        let n = self.publish_and_flush(next, |b, _, is_static| b == bd && !is_static)?;
+        done(format!(
+            "vni {id}: learning off ({n} learned entries forgotten)"
+        ))
+    }
+
+    fn vni_list(&self) -> Vec<VniInfo> {
+        let st = self.shared.state.load();
+        st.config
+            .vnis
+            .iter()
+            .map(|v| VniInfo {
+                vni: v.id,
+                learning: v.learning,
+                ports: st
+                    .config
+                    .ports
+                    .iter()
+                    .filter(|p| p.vni == v.id)
+                    .map(|p| p.name.clone())
+                    .collect(),
+                flood: v.flood.iter().map(|ip| ip.to_string()).collect(),
+                static_fdb: v.fdb.len(),
+                arp: v.arp.len(),
+            })
+            .collect()
+    }
+
+    fn port_add(&mut self, name: String, vni: u32) -> Handled {
+        let st = self.shared.state.load_full();
+        if name == self.uplink.name {
+            return Err(format!("{name} is the uplink"));
+        }
+        if let Some(p) = st.config.ports.iter().find(|p| p.name == name) {
+            return Err(format!("port {name} is already in vni {}", p.vni));
+        }
+        if st.bd_of_vni(vni).is_none() {
+            return Err(no_vni(vni));
+        }
+        crate::host::require_interface(&name).map_err(|e| e.to_string())?;
+        let next = self.prepare(|c| {
+            c.ports.push(PortConfig {
+                name: name.clone(),
+                vni,
+            })
+        })?;
+        let slot = usize::from(
+            next.port_of_name(&name)
+                .expect("the new state has the port"),
+        );
+        let prog = match self.backend {
+            BackendKind::Xdp(mode) => {
+                let queues = crate::host::queue_count(&name);
+                if queues < self.workers.len() {
+                    return Err(crate::host::HostError::TooFewQueues {
+                        port: name,
+                        queues,
+                        workers: self.workers.len(),
+                    }
+                    .to_string());
+                }
+                Some(Arc::new(
+                    XdpProgram::attach(&name, Role::Access, queues as u32, mode)
+                        .map_err(|e| e.to_string())?,
+                ))
+            }
+            // Best effort, as at start: makes the peer segment GSO frames.
+            BackendKind::Packet => XdpProgram::attach(&name, Role::Pass, 1, XdpMode::Auto)
+                .ok()
+                .map(Arc::new),
+        };
+        let spec = PortSpec {
+            name: name.clone(),
+            prog: match self.backend {
+                BackendKind::Xdp(_) => prog.clone(),
+                BackendKind::Packet => None,
+            },
+        };
+        if let Err(e) = self.tell_workers(|| Change::Open {
+            slot,
+            spec: spec.clone(),
+        }) {
+            // Undo on every worker (closing a slot that did not open is a no-op).
+            let _ = self.tell_workers(|| Change::Close { slot });
+            return Err(format!("attaching {name}: {e}"));
+        }
+        if let Some(p) = prog {
+            self.port_progs.insert(name.clone(), p);
+        }
+        self.publish(next);
+        done(format!("port {name} attached to vni {vni}"))
+    }
+
+    fn port_del(&mut self, name: &str) -> Handled {
+        let st = self.shared.state.load_full();
+        let slot = st
+            .port_of_name(name)
+            .filter(|&s| s != crate::state::UPLINK)
+            .ok_or_else(|| format!("port {name} does not exist"))?;
+        let next = self.prepare(|c| {
+            c.ports.retain(|p| p.name != name);
+            for v in &mut c.vnis {
+                v.fdb.retain(|e| e.dest != FdbDest::Port(name.to_string()));
+            }
+        })?;
+        self.publish(next);
+        // Closing the sockets is also each worker's grace period.
+        let closed = self.tell_workers(|| Change::Close {
+            slot: usize::from(slot),
+        });
+        let n = self
+            .shared
+            .fdb
+            .remove_where(|_, d, _| d == Dest::Port(slot));
+        self.port_progs.remove(name);
+        closed?;
+        done(format!("port {name} detached ({n} FDB entries with it)"))
+    }
+
+    fn port_list(&self) -> Vec<PortInfo> {
+        let st = self.shared.state.load();
+        st.ports
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.is_vacant())
+            .map(|(i, p)| {
+                let c = self.port_counters(i);
+                let base = self.port_base.get(&i).copied().unwrap_or_default();
+                PortInfo {
+                    name: p.name.clone(),
+                    vni: p.bd.map(|b| st.bds[usize::from(b)].vni),
+                    rx_packets: c[0] - base[0],
+                    tx_packets: c[2] - base[2],
+                }
+            })
+            .collect()
+    }
+
+    fn tunnel_add(&mut self, vni: u32, remote: Ipv4Addr) -> Handled {
+        let st = self.shared.state.load_full();
+        let v = st
+            .config
+            .vnis
+            .iter()
+            .find(|v| v.id == vni)
+            .ok_or_else(|| no_vni(vni))?;
+        if let Some(e) = bad_remote(&st, remote) {
+            return Err(e);
+        }
+        if v.flood.contains(&remote) {
+            return Err(format!("vni {vni} already floods to {remote}"));
+        }
+        let next = self.prepare(|c| {
+            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+                v.flood.push(remote);
+            }
+        })?;
+        self.publish(next);
+        self.resolve_vteps();
+        done(format!("vni {vni} floods to {remote}"))
+    }
+
+    fn tunnel_del(&mut self, vni: u32, remote: Ipv4Addr) -> Handled {
+        let st = self.shared.state.load_full();
+        let v = st
+            .config
+            .vnis
+            .iter()
+            .find(|v| v.id == vni)
+            .ok_or_else(|| no_vni(vni))?;
+        if !v.flood.contains(&remote) {
+            return Err(format!("vni {vni} has no tunnel to {remote}"));
+        }
+        let bd = st.bd_of_vni(vni).expect("the VNI exists");
+        let vtep = st
+            .vtep_of_ip(remote)
+            .expect("a flood-list address has a VTEP");
+        let next = self.prepare(|c| {
+            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+                v.flood.retain(|ip| *ip != remote);
+            }
+        })?;
+        // MACs learned behind it in this VNI go; when no VNI uses the VTEP
+        // any more, whatever points at it goes too.
+        let gone = next.vtep_of_ip(remote).is_none();
+        let n = self.publish_and_flush(next, |b, d, is_static| {
+            d == Dest::Vtep(vtep) && (gone || (b == bd && !is_static))
+        })?;
+        done(format!(
+            "vni {vni} no longer floods to {remote} ({n} FDB entries with it)"
+        ))
+    }
+
+    fn tunnel_list(&self, vni: Option<u32>) -> Vec<TunnelInfo> {
+        let st = self.shared.state.load();
+        let mut out = Vec::new();
+        for v in st
+            .config
+            .vnis
+            .iter()
+            .filter(|v| vni.is_none_or(|n| n == v.id))
+        {
+            for ip in &v.flood {
+                let Some(i) = st.vtep_of_ip(*ip) else {
+                    continue;
+                };
+                let t = &st.vteps[usize::from(i)];
+                let c = self.vtep_counters(usize::from(i));
+                let base = self
+                    .vtep_base
+                    .get(&usize::from(i))
+                    .copied()
+                    .unwrap_or_default();
+                out.push(TunnelInfo {
+                    vni: v.id,
+                    remote: ip.to_string(),
+                    mac: t.mac.map_or_else(|| "-".to_string(), |m| format_mac(&m)),
+                    via: t.via.to_string(),
+                    tx_packets: c[0] - base[0],
+                    rx_packets: c[2] - base[2],
+                });
+            }
+        }
+        out
+    }
+
+    fn fdb_add(
+        &mut self,
+        vni: u32,
+        mac: [u8; 6],
+        port: Option<String>,
+        remote: Option<Ipv4Addr>,
+    ) -> Handled {
+        let st = self.shared.state.load_full();
+        if st.bd_of_vni(vni).is_none() {
+            return Err(no_vni(vni));
+        }
+        let dest = match (port, remote) {
+            (Some(_), Some(_)) => return Err("give --port or --remote, not both".into()),
+            (None, None) => return Err("give --port IF or --remote IP".into()),
+            (Some(p), None) => match st.config.ports.iter().find(|c| c.name == p) {
+                None => return Err(format!("port {p} does not exist")),
+                Some(c) if c.vni != vni => {
+                    return Err(format!("port {p} is in vni {}, not {vni}", c.vni))
+                }
+                Some(_) => FdbDest::Port(p),
+            },
+            (None, Some(ip)) => {
+                if let Some(e) = bad_remote(&st, ip) {
+                    return Err(e);
+                }
+                FdbDest::Remote(ip)
+            }
+        };
+        let next = self.prepare(|c| {
+            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+                v.fdb.retain(|e| e.mac != mac);
+                v.fdb.push(StaticFdb {
+                    mac,
+                    dest: dest.clone(),
+                });
+            }
+        })?;
+        let next = self.publish(next);
+        self.install_static(&next)?;
+        self.resolve_vteps();
+        let where_ = match &dest {
+            FdbDest::Port(p) => format!("port {p}"),
+            FdbDest::Remote(ip) => format!("vtep {ip}"),
+        };
+        done(format!(
+            "vni {vni}: {} at {where_} (static)",
+            format_mac(&mac)
+        ))
+    }
+
+    fn fdb_del(&mut self, vni: u32, mac: [u8; 6]) -> Handled {
+        let st = self.shared.state.load_full();
+        let bd = st.bd_of_vni(vni).ok_or_else(|| no_vni(vni))?;
+        let is_static = st
+            .config
+            .vnis
+            .iter()
+            .any(|v| v.id == vni && v.fdb.iter().any(|e| e.mac == mac));
+        if is_static {
+            let next = self.prepare(|c| {
+                if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+                    v.fdb.retain(|e| e.mac != mac);
+                }
+            })?;
+            self.publish(next);
+        }
+        if !self.shared.fdb.remove(bd, &mac) && !is_static {
+            return Err(format!(
+                "no FDB entry for {} in vni {vni}",
+                format_mac(&mac)
+            ));
+        }
+        done(format!("vni {vni}: {} deleted", format_mac(&mac)))
+    }
+
+    fn fdb_flush(&mut self, vni: Option<u32>) -> Handled {
+        let st = self.shared.state.load_full();
+        let bd = match vni {
+            Some(v) => Some(st.bd_of_vni(v).ok_or_else(|| no_vni(v))?),
+            None => None,
+        };
+        let n = self
+            .shared
+            .fdb
+            .remove_where(|b, _, is_static| !is_static && bd.is_none_or(|x| x == b));
+        done(format!("{n} learned entries flushed"))
+    }
+
+    fn arp_add(&mut self, vni: u32, ip: Ipv4Addr, mac: [u8; 6]) -> Handled {
+        let st = self.shared.state.load_full();
+        if st.bd_of_vni(vni).is_none() {
+            return Err(no_vni(vni));
+        }
+        let next = self.prepare(|c| {
+            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+                v.arp.retain(|e| e.ip != ip);
+                v.arp.push(ArpEntry { ip, mac });
+            }
+        })?;
+        self.publish(next);
+        done(format!(
+            "vni {vni}: ARP for {ip} answered with {}",
+            format_mac(&mac)
+        ))
+    }
+
+    fn arp_del(&mut self, vni: u32, ip: Ipv4Addr) -> Handled {
+        let st = self.shared.state.load_full();
+        let v = st
+            .config
+            .vnis
+            .iter()
+            .find(|v| v.id == vni)
+            .ok_or_else(|| no_vni(vni))?;
+        if !v.arp.iter().any(|e| e.ip == ip) {
+            return Err(format!("vni {vni} has no ARP entry for {ip}"));
+        }
+        let next = self.prepare(|c| {
+            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+                v.arp.retain(|e| e.ip != ip);
+            }
+        })?;
+        self.publish(next);
+        done(format!("vni {vni}: ARP entry for {ip} deleted"))
+    }
+
+    fn arp_list(&self, vni: Option<u32>) -> Vec<ArpInfo> {
+        let st = self.shared.state.load();
+        st.config
+            .vnis
+            .iter()
+            .filter(|v| vni.is_none_or(|n| n == v.id))
+            .flat_map(|v| {
+                v.arp.iter().map(|e| ArpInfo {
+                    vni: v.id,
+                    ip: e.ip.to_string(),
+                    mac: format_mac(&e.mac),
+                })
+            })
+            .collect()
+    }
+
+    fn nexthop_add(&mut self, mac: [u8; 6]) -> Handled {
+        let st = self.shared.state.load_full();
+        if st.config.underlay.next_hops.contains(&mac) {
+            return Err(format!("next hop {} exists already", format_mac(&mac)));
+        }
+        let next = self.prepare(|c| c.underlay.next_hops.push(mac))?;
+        self.publish(next);
+        done(format!("next hop {} added", format_mac(&mac)))
+    }
+
+    fn nexthop_del(&mut self, mac: [u8; 6]) -> Handled {
+        let st = self.shared.state.load_full();
+        if !st.config.underlay.next_hops.contains(&mac) {
+            return Err(format!("next hop {} does not exist", format_mac(&mac)));
+        }
+        let next = self.prepare(|c| c.underlay.next_hops.retain(|m| *m != mac))?;
+        self.publish(next);
+        // VTEPs that went through next hops may now be resolved from the kernel.
+        self.resolve_vteps();
+        done(format!("next hop {} deleted", format_mac(&mac)))
+    }
+
+    fn nexthop_list(&self) -> Vec<NexthopInfo> {
+        let st = self.shared.state.load();
+        st.next_hops
+            .iter()
+            .map(|m| NexthopInfo { mac: format_mac(m) })
+            .collect()
+    }
+
+    fn config_save(&self, file: Option<PathBuf>) -> Handled {
+        let path = file.or_else(|| self.config_path.clone()).ok_or_else(|| {
+            "the switch was started without --config: give --file PATH".to_string()
+        })?;
+        let text = self.shared.state.load().config.to_toml();
+        write_atomically(&path, &text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        done(format!("saved to {}", path.display()))
+    }
+
+    // ---- reading ----
+
+    fn sum(&self, f: impl Fn(&Counters) -> u64) -> u64 {
+        self.workers.iter().map(|w| f(&w.counters)).sum()
+    }
+
+    /// rx packets, rx bytes, tx packets, tx bytes, checksums completed.
+    fn port_counters(&self, i: usize) -> [u64; 5] {
+        let mut out = [0u64; 5];
+        for (k, o) in out.iter_mut().enumerate().take(4) {
+            *o = self.sum(|c| c.port(i)[k]);
+        }
+        out[4] = self.sum(|c| c.port_csum_completed(i));
+        out
+    }
+
+    /// tx packets, tx bytes, rx packets.
+    fn vtep_counters(&self, i: usize) -> [u64; 3] {
+        let mut out = [0u64; 3];
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = self.sum(|c| c.vtep(i)[k]);
+        }
+        out
     }
 
     /// Sums every worker's counters.
     pub fn stats(&self) -> Stats {
         let st = self.shared.state.load();
-        let sum =
-            |f: &dyn Fn(&Counters) -> u64| self.workers.iter().map(|w| f(&w.counters)).sum::<u64>();
         let mut counters = std::collections::BTreeMap::new();
         for &d in DropReason::ALL {
-            counters.insert(d.name().to_string(), sum(&|c| c.drops(d)));
+            counters.insert(d.name().to_string(), self.sum(|c| c.drops(d)));
         }
         for &e in Event::ALL {
-            counters.insert(e.name().to_string(), sum(&|c| c.events(e)));
+            counters.insert(e.name().to_string(), self.sum(|c| c.events(e)));
         }
         let mut xsk = [0u64; XSK_STATS.len()];
         for w in &self.workers {
-            for &fd in w.xsk_fds.get().map(|v| v.as_slice()).unwrap_or(&[]) {
+            let fds = w.xsk_fds.lock().map(|v| v.clone()).unwrap_or_default();
+            for fd in fds {
                 for (t, v) in xsk.iter_mut().zip(xdp_statistics(fd)) {
                     *t += v;
                 }
             }
         }
-        if self.backend == "xdp" {
+        if matches!(self.backend, BackendKind::Xdp(_)) {
             for (name, v) in XSK_STATS.iter().zip(xsk) {
                 counters.insert(name.to_string(), v);
             }
@@ -323,36 +1072,67 @@ impl Control {
                 counters.insert(name.to_string(), v);
             }
         }
-        let ports = st
-            .ports
+        let mut ports = Vec::new();
+        let mut per_bd: HashMap<u16, (u64, u64)> = HashMap::new();
+        for (i, p) in st.ports.iter().enumerate() {
+            if p.is_vacant() {
+                continue;
+            }
+            let c = self.port_counters(i);
+            let b = self.port_base.get(&i).copied().unwrap_or_default();
+            let d: Vec<u64> = c.iter().zip(b).map(|(c, b)| c - b).collect();
+            if let Some(bd) = p.bd {
+                let e = per_bd.entry(bd).or_default();
+                e.0 += d[0];
+                e.1 += d[2];
+            }
+            ports.push(PortStats {
+                name: p.name.clone(),
+                vni: p.bd.map(|b| st.bds[usize::from(b)].vni),
+                rx_packets: d[0],
+                rx_bytes: d[1],
+                tx_packets: d[2],
+                tx_bytes: d[3],
+                csum_completed: d[4],
+            });
+        }
+        let mut fdb_per_bd: HashMap<u16, u64> = HashMap::new();
+        for e in self.shared.fdb.entries(self.shared.now_secs()) {
+            *fdb_per_bd.entry(e.bd).or_default() += 1;
+        }
+        let mut vnis: Vec<VniStats> = st
+            .bds
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                let v = |k: usize| sum(&|c| c.port(i)[k]);
-                PortStats {
-                    name: p.name.clone(),
-                    vni: p.bd.map(|b| st.bds[usize::from(b)].vni),
-                    rx_packets: v(0),
-                    rx_bytes: v(1),
-                    tx_packets: v(2),
-                    tx_bytes: v(3),
-                    csum_completed: sum(&|c| c.port_csum_completed(i)),
+            .filter(|(_, b)| !b.is_vacant())
+            .map(|(i, b)| {
+                let (rx, tx) = per_bd.get(&(i as u16)).copied().unwrap_or_default();
+                VniStats {
+                    vni: b.vni,
+                    ports: b.ports.len(),
+                    remote_vteps: b.flood.len(),
+                    rx_packets: rx,
+                    tx_packets: tx,
+                    fdb_entries: fdb_per_bd.get(&(i as u16)).copied().unwrap_or_default(),
                 }
             })
             .collect();
+        vnis.sort_by_key(|v| v.vni);
         let vteps = st
             .vteps
             .iter()
             .enumerate()
+            .filter(|(_, t)| !t.is_vacant())
             .map(|(i, t)| {
-                let v = |k: usize| sum(&|c| c.vtep(i)[k]);
+                let c = self.vtep_counters(i);
+                let b = self.vtep_base.get(&i).copied().unwrap_or_default();
                 VtepStats {
                     ip: t.ip.to_string(),
                     mac: t.mac.map_or_else(|| "-".to_string(), |m| format_mac(&m)),
                     via: t.via.to_string(),
-                    tx_packets: v(0),
-                    tx_bytes: v(1),
-                    rx_packets: v(2),
+                    tx_packets: c[0] - b[0],
+                    tx_bytes: c[1] - b[1],
+                    rx_packets: c[2] - b[2],
                 }
             })
             .collect();
@@ -380,7 +1160,7 @@ impl Control {
             .collect();
         Stats {
             uplink: st.ports[0].name.clone(),
-            backend: self.backend.to_string(),
+            backend: self.backend.name().to_string(),
             vtep: st.vtep_ip.to_string(),
             udp_port: st.udp_port,
             uplink_mtu: st.uplink_mtu,
@@ -389,6 +1169,7 @@ impl Control {
             fdb_capacity: self.shared.fdb.capacity() as u64,
             counters,
             ports,
+            vnis,
             vteps,
             workers,
         }
@@ -402,13 +1183,19 @@ impl Control {
             .entries(self.shared.now_secs())
             .into_iter()
             .filter_map(|e| {
-                let bd = st.bds.get(usize::from(e.bd))?;
+                let bd = st.bds.get(usize::from(e.bd)).filter(|b| !b.is_vacant())?;
                 if vni.is_some_and(|v| v != bd.vni) {
                     return None;
                 }
                 let dest = match e.dest {
-                    Dest::Port(p) => format!("port {}", st.ports.get(usize::from(p))?.name),
-                    Dest::Vtep(v) => format!("vtep {}", st.vteps.get(usize::from(v))?.ip),
+                    Dest::Port(p) => {
+                        let p = st.ports.get(usize::from(p)).filter(|p| !p.is_vacant())?;
+                        format!("port {}", p.name)
+                    }
+                    Dest::Vtep(v) => {
+                        let v = st.vteps.get(usize::from(v)).filter(|v| !v.is_vacant())?;
+                        format!("vtep {}", v.ip)
+                    }
                 };
                 Some(FdbEntry {
                     vni: bd.vni,
@@ -422,6 +1209,30 @@ impl Control {
         out.sort_by(|a, b| (a.vni, &a.mac).cmp(&(b.vni, &b.mac)));
         out
     }
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory
+/// and a rename, so a crash never leaves half a config; mode 0600.
+fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
 }
 
 fn queue(c: &mut Client, r: &Reply) {
@@ -463,8 +1274,29 @@ fn xdp_statistics(fd: i32) -> [u64; 6] {
     v
 }
 
-/// Root, or the switch's own user, may control it.
-fn check_peer(s: &UnixStream) -> Result<(), String> {
+/// Whether a peer may control the switch: root, the switch's own user, or
+/// (with a control group) a member of it, primary or supplementary.
+pub fn allowed(uid: u32, gids: &[u32], me: u32, group: Option<&ControlGroup>) -> bool {
+    uid == 0 || uid == me || group.is_some_and(|g| gids.contains(&g.gid))
+}
+
+/// The groups of process `pid` (primary first), from /proc.
+fn groups_of(pid: i32, primary: u32) -> Vec<u32> {
+    let mut gids = vec![primary];
+    if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        if let Some(line) = s.lines().find(|l| l.starts_with("Groups:")) {
+            gids.extend(
+                line["Groups:".len()..]
+                    .split_whitespace()
+                    .filter_map(|g| g.parse::<u32>().ok()),
+            );
+        }
+    }
+    gids
+}
+
+/// Checks the peer's credentials (SO_PEERCRED).
+fn check_peer(s: &UnixStream, group: Option<&ControlGroup>) -> Result<(), String> {
     let mut cred = libc::ucred {
         pid: 0,
         uid: 0,
@@ -486,13 +1318,42 @@ fn check_peer(s: &UnixStream) -> Result<(), String> {
     }
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
-    if cred.uid == 0 || cred.uid == me {
+    let gids = if group.is_some() {
+        groups_of(cred.pid, cred.gid)
+    } else {
+        vec![cred.gid]
+    };
+    if allowed(cred.uid, &gids, me, group) {
         Ok(())
     } else {
-        Err(format!(
-            "permission denied: uid {} may not control this switch",
-            cred.uid
-        ))
+        Err(match group {
+            Some(g) => format!(
+                "permission denied: uid {} is not root and not in group {}",
+                cred.uid, g.name
+            ),
+            None => format!(
+                "permission denied: uid {} may not control this switch",
+                cred.uid
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_may_control() {
+        let g = ControlGroup {
+            name: "vxadmin".into(),
+            gid: 990,
+        };
+        assert!(allowed(0, &[0], 0, None), "root");
+        assert!(allowed(1000, &[1000], 1000, None), "the switch's own user");
+        assert!(!allowed(1000, &[1000, 990], 0, None), "no group configured");
+        assert!(allowed(1000, &[1000, 990], 0, Some(&g)), "a member");
+        assert!(!allowed(1000, &[1000, 27], 0, Some(&g)), "not a member");
     }
 }
 

@@ -299,6 +299,21 @@ impl Fdb {
         max_age_secs: u32,
         stale: impl Fn(u16, Dest) -> bool,
     ) -> usize {
+        self.clear_where(|bd, v| {
+            let expired = v & STATIC_BIT == 0 && age_of(v, now_secs) >= max_age_secs;
+            expired || stale(bd, Dest::decode(v))
+        })
+    }
+
+    /// Removes every entry for which `doomed(bd, dest, is_static)` holds:
+    /// what a deleted VNI, port or tunnel leaves behind, or a flush.
+    /// Returns how many went. Control thread only.
+    pub fn remove_where(&self, doomed: impl Fn(u16, Dest, bool) -> bool) -> usize {
+        self.clear_where(|bd, v| doomed(bd, Dest::decode(v), v & STATIC_BIT != 0))
+    }
+
+    /// Clears every live slot for which `f(bd, value)` holds.
+    fn clear_where(&self, f: impl Fn(u16, u64) -> bool) -> usize {
         let mut n = 0;
         for i in 0..self.slots.len() {
             let s = &self.slots[i];
@@ -310,9 +325,7 @@ impl Fdb {
             if v == 0 {
                 continue;
             }
-            let bd = ((k >> 48) - 1) as u16;
-            let expired = v & STATIC_BIT == 0 && age_of(v, now_secs) >= max_age_secs;
-            if expired || stale(bd, Dest::decode(v)) {
+            if f(((k >> 48) - 1) as u16, v) {
                 self.clear_slot(i);
                 n += 1;
             }

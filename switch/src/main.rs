@@ -9,14 +9,14 @@ use std::sync::{mpsc, Arc};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use vxswitch::config::Config;
-use vxswitch::control::{self, Control, SocketFile, WorkerInfo};
+use vxswitch::control::{self, Control, ControlGroup, SocketFile, WorkerInfo};
 use vxswitch::port::packet::{PacketBackend, UplinkFilter};
 use vxswitch::port::xdp::{XdpBackend, XdpMode};
 use vxswitch::port::xdp_prog::{Role, XdpProgram};
 use vxswitch::port::Backend;
-use vxswitch::state::{State, Via};
+use vxswitch::state::State;
 use vxswitch::underlay::Resolver;
-use vxswitch::worker::{self, Idle};
+use vxswitch::worker::{self, Command, Idle};
 use vxswitch::{fdb::Fdb, host, Shared};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,8 +112,23 @@ fn run(cli: Cli) -> Result<()> {
             config.underlay.vtep.expect("checked above")
         );
     }
+    let group = config
+        .control
+        .group
+        .as_deref()
+        .map(ControlGroup::lookup)
+        .transpose()
+        .map_err(|e| anyhow!("{e}"))?;
     let state = State::build(&config, &info, !vtep_is_kernels)?;
     let fdb = Fdb::new(config.fdb.capacity as usize);
+    for (bd, mac, dest) in state.static_fdb() {
+        fdb.insert_static(bd, &mac, dest).map_err(|_| {
+            anyhow!(
+                "the static FDB entries do not fit fdb.capacity {}",
+                config.fdb.capacity
+            )
+        })?;
+    }
     let shared = Arc::new(Shared::new(state, fdb));
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -123,7 +138,7 @@ fn run(cli: Cli) -> Result<()> {
         .socket
         .clone()
         .unwrap_or_else(|| vxctl::default_socket(&uplink));
-    let listener = control::bind(&socket_path)
+    let listener = control::bind(&socket_path, group.as_ref())
         .with_context(|| format!("binding the control socket {}", socket_path.display()))?;
     let _socket_file = SocketFile(socket_path.clone());
 
@@ -172,11 +187,11 @@ fn run(cli: Cli) -> Result<()> {
     // peer's vxlan device sends GSO frames as well) makes the kernel segment
     // GSO frames before the socket sees them. Best effort: a host without XDP
     // still runs, with GSO super-frames dropped as rx.oversize.
-    let mut pass_progs: Vec<XdpProgram> = Vec::new();
+    let mut pass_progs: Vec<(String, XdpProgram)> = Vec::new();
     if cli.backend == BackendKind::Packet {
         for name in &port_names {
             match XdpProgram::attach(name, Role::Pass, 1, XdpMode::Auto) {
-                Ok(p) => pass_progs.push(p),
+                Ok(p) => pass_progs.push((name.clone(), p)),
                 Err(e) => eprintln!(
                     "vxswitch: {e}: GSO frames from {name} will be dropped (rx.oversize); turn off TSO/GSO on its peer"
                 ),
@@ -186,9 +201,12 @@ fn run(cli: Cli) -> Result<()> {
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let mut handles = Vec::new();
     let mut infos = Vec::new();
+    let mut commands = Vec::new();
     for (queue, &core) in cores.iter().enumerate() {
         let info = Arc::new(WorkerInfo::new(core));
         infos.push(info.clone());
+        let (cmd_tx, cmd_rx) = mpsc::channel::<Command>();
+        commands.push(cmd_tx);
         let (shared, stop, ready, names) = (
             shared.clone(),
             stop.clone(),
@@ -225,9 +243,22 @@ fn run(cli: Cli) -> Result<()> {
                     BackendKind::Xdp => {
                         match XdpBackend::open(&names, &progs, queue as u32, mode) {
                             Ok(mut b) => {
-                                let _ = info.xsk_fds.set(b.socket_fds());
+                                set_fds(&info, b.socket_fds());
                                 let _ = ready.send(Ok(()));
-                                drive(&mut b, &shared, &info, &stop, idle);
+                                worker::run(
+                                    &mut b,
+                                    &shared,
+                                    &info.counters,
+                                    &stop,
+                                    idle,
+                                    &cmd_rx,
+                                    |b, changed| {
+                                        if changed {
+                                            set_fds(&info, b.socket_fds());
+                                        }
+                                        info.publish(b.frames());
+                                    },
+                                );
                             }
                             Err(e) => {
                                 let _ = ready.send(Err(e.to_string()));
@@ -237,7 +268,15 @@ fn run(cli: Cli) -> Result<()> {
                     BackendKind::Packet => match PacketBackend::open(&names, filter) {
                         Ok(mut b) => {
                             let _ = ready.send(Ok(()));
-                            drive(&mut b, &shared, &info, &stop, idle);
+                            worker::run(
+                                &mut b,
+                                &shared,
+                                &info.counters,
+                                &stop,
+                                idle,
+                                &cmd_rx,
+                                |b, _| info.publish(b.frames()),
+                            );
                         }
                         Err(e) => {
                             let _ = ready.send(Err(e));
@@ -286,46 +325,59 @@ fn run(cli: Cli) -> Result<()> {
             socket_path.display()
         );
     }
-    // Remote VTEPs with no configured MAC are resolved from the kernel.
-    let resolver = if shared
-        .state
-        .load()
-        .vteps
-        .iter()
-        .any(|v| v.via == Via::Unresolved)
-    {
-        let c_uplink = std::ffi::CString::new(uplink.as_str()).context("uplink name")?;
-        // SAFETY: c_uplink is a valid NUL-terminated string.
-        let ifindex = unsafe { libc::if_nametoindex(c_uplink.as_ptr()) };
-        let r = Resolver::new(&uplink, ifindex)
-            .with_context(|| format!("opening netlink to resolve remote VTEPs on {uplink}"))?;
-        Some(std::cell::RefCell::new(r))
-    } else {
-        None
+    let backend = match cli.backend {
+        BackendKind::Xdp => control::BackendKind::Xdp(cli.xdp_mode),
+        BackendKind::Packet => control::BackendKind::Packet,
     };
-    let ctl = Control {
-        shared: shared.clone(),
-        workers: infos,
-        resolver,
-        uplink_prog: progs.first().cloned(),
-        backend: match cli.backend {
-            BackendKind::Xdp => "xdp",
-            BackendKind::Packet => "packet",
-        },
-    };
+    let mut ctl = Control::new(
+        shared.clone(),
+        infos,
+        commands,
+        backend,
+        info,
+        !vtep_is_kernels,
+        cli.config.clone(),
+        group,
+    );
+    ctl.uplink_prog = progs.first().cloned();
+    for (name, p) in port_names.iter().zip(&progs).skip(1) {
+        ctl.port_progs.insert(name.clone(), p.clone());
+    }
+    drop(progs);
+    // Access ports' pass programs go with their port on `port del`.
+    let mut uplink_pass = None;
+    for (name, p) in pass_progs {
+        if name == uplink {
+            uplink_pass = Some(p);
+        } else {
+            ctl.port_progs.insert(name, Arc::new(p));
+        }
+    }
+    // Remote VTEPs with no configured MAC are resolved from the kernel (now
+    // or after a live change), over netlink.
+    let c_uplink = std::ffi::CString::new(uplink.as_str()).context("uplink name")?;
+    // SAFETY: c_uplink is a valid NUL-terminated string.
+    let ifindex = unsafe { libc::if_nametoindex(c_uplink.as_ptr()) };
+    match Resolver::new(&uplink, ifindex) {
+        Ok(r) => ctl.resolver = Some(r),
+        Err(e) => eprintln!(
+            "vxswitch: netlink unavailable ({e}): remote VTEPs need a neighbor entry or next hops"
+        ),
+    }
     let served = ctl.serve(listener, &stop);
     stop.store(true, Ordering::Relaxed);
     for h in handles {
         let _ = h.join();
     }
-    drop(pass_progs);
+    drop(ctl);
+    drop(uplink_pass);
     served.context("serving the control socket")?;
     eprintln!("vxswitch: stopped");
     Ok(())
 }
 
-fn drive<B: Backend>(b: &mut B, shared: &Shared, info: &WorkerInfo, stop: &AtomicBool, idle: Idle) {
-    worker::run(b, shared, &info.counters, stop, idle, |b| {
-        info.publish(b.frames())
-    });
+fn set_fds(info: &WorkerInfo, fds: Vec<i32>) {
+    if let Ok(mut v) = info.xsk_fds.lock() {
+        *v = fds;
+    }
 }

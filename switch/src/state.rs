@@ -9,7 +9,8 @@
 
 use std::net::Ipv4Addr;
 
-use crate::config::Config;
+use crate::config::{Config, FdbDest};
+use crate::fdb::Dest;
 use crate::wire::{checksum, ethernet, ipv4, udp, vxlan, Mac};
 
 /// Bytes that VXLAN over IPv4 puts in front of the inner frame:
@@ -31,12 +32,42 @@ pub struct Bd {
     pub flood: Vec<u16>,
 }
 
+impl Bd {
+    /// A slot with no VNI in it (VNIs start at 1).
+    fn vacant() -> Bd {
+        Bd {
+            vni: 0,
+            learning: false,
+            ports: Vec::new(),
+            flood: Vec::new(),
+        }
+    }
+    /// Whether this slot holds no VNI (deleted, or never used).
+    pub fn is_vacant(&self) -> bool {
+        self.vni == 0
+    }
+}
+
 /// An access port or the uplink.
 #[derive(Debug, Clone)]
 pub struct Port {
+    /// Empty for a vacant slot.
     pub name: String,
-    /// The port's BD; `None` for the uplink.
+    /// The port's BD; `None` for the uplink and vacant slots.
     pub bd: Option<u16>,
+}
+
+impl Port {
+    fn vacant() -> Port {
+        Port {
+            name: String::new(),
+            bd: None,
+        }
+    }
+    /// Whether this slot holds no port (detached, or never used).
+    pub fn is_vacant(&self) -> bool {
+        self.name.is_empty()
+    }
 }
 
 /// A remote VTEP and its prebuilt outer header.
@@ -52,6 +83,21 @@ pub struct Vtep {
     /// Ethernet + IPv4 + UDP + VXLAN with lengths, source port and VNI zero
     /// and the IPv4 checksum computed over that; patched per packet.
     pub template: [u8; ENCAP_LEN],
+}
+
+impl Vtep {
+    fn vacant() -> Vtep {
+        Vtep {
+            ip: Ipv4Addr::UNSPECIFIED,
+            mac: None,
+            via: Via::Unresolved,
+            template: [0; ENCAP_LEN],
+        }
+    }
+    /// Whether this slot holds no remote VTEP.
+    pub fn is_vacant(&self) -> bool {
+        self.ip.is_unspecified()
+    }
 }
 
 /// Where a remote VTEP's underlay MAC comes from.
@@ -107,7 +153,9 @@ pub struct State {
     pub bds: Vec<Bd>,
     /// (vni, bd), sorted by VNI for binary search.
     vni_index: Vec<(u32, u16)>,
-    /// Index 0 is the uplink ([`UPLINK`]); access ports follow in config order.
+    /// Index 0 is the uplink ([`UPLINK`]); access ports follow, each in the
+    /// slot it got when it was attached (see [`State::rebuild`]); vacant
+    /// slots have an empty name. `bds` and `vteps` likewise.
     pub ports: Vec<Port>,
     pub vteps: Vec<Vtep>,
     /// (ip, vtep index), sorted by address.
@@ -135,12 +183,69 @@ pub enum StateError {
     MtuTooLarge(String, u16),
 }
 
+/// Slot assignment that survives live changes: a key keeps its slot for as
+/// long as it exists; a new key takes the lowest slot that was vacant in the
+/// previous state (never one vacated by this very change, whose FDB entries
+/// the control thread has not flushed yet).
+struct Slots<K> {
+    /// Key of each slot in the new state.
+    keys: Vec<Option<K>>,
+}
+
+impl<K: PartialEq + Clone> Slots<K> {
+    /// `prev`: each previous slot's key (`None` when vacant); `first`: the
+    /// lowest slot keys may take (1 for ports: 0 is the uplink).
+    fn assign(prev: &[Option<K>], wanted: &[K], first: usize) -> Slots<K> {
+        let mut keys: Vec<Option<K>> = vec![None; prev.len()];
+        // Slots held by keys that go away stay vacant for this change.
+        let mut reserved = vec![false; prev.len()];
+        for (i, k) in prev.iter().enumerate() {
+            match k {
+                Some(k) if wanted.contains(k) => keys[i] = Some(k.clone()),
+                Some(_) => reserved[i] = true,
+                None => {}
+            }
+        }
+        let mut next = first;
+        for k in wanted {
+            if keys.iter().any(|x| x.as_ref() == Some(k)) {
+                continue;
+            }
+            while next < keys.len() && (keys[next].is_some() || reserved[next]) {
+                next += 1;
+            }
+            if next == keys.len() {
+                keys.push(None);
+                reserved.push(false);
+            }
+            keys[next] = Some(k.clone());
+        }
+        Slots { keys }
+    }
+
+    fn slot(&self, k: &K) -> Option<usize> {
+        self.keys.iter().position(|x| x.as_ref() == Some(k))
+    }
+}
+
 impl State {
-    /// Builds the running state from a validated config and the uplink.
+    /// Builds the first running state from a validated config and the uplink.
     pub fn build(
         config: &Config,
         uplink: &UplinkInfo,
         answer_vtep_arp: bool,
+    ) -> Result<State, StateError> {
+        State::rebuild(config, uplink, answer_vtep_arp, None)
+    }
+
+    /// Builds the running state for `config`, keeping every VNI's BD index,
+    /// every port's index and every remote VTEP's index (and what the kernel
+    /// resolved for it) from `prev`: FDB entries and counters refer to them.
+    pub fn rebuild(
+        config: &Config,
+        uplink: &UplinkInfo,
+        answer_vtep_arp: bool,
+        prev: Option<&State>,
     ) -> Result<State, StateError> {
         let u = &config.underlay;
         let vtep_ip = match u.vtep.or(uplink.ipv4) {
@@ -157,71 +262,141 @@ impl State {
                 crate::stats::MAX_PORTS - 1,
             ));
         }
-        let mut vteps: Vec<Vtep> = Vec::new();
-        let mut vtep_index: Vec<(u32, u16)> = Vec::new();
-        let mut bds = Vec::new();
+        // BDs by VNI.
+        let prev_vnis: Vec<Option<u32>> = prev.map_or_else(Vec::new, |p| {
+            p.bds
+                .iter()
+                .map(|b| (!b.is_vacant()).then_some(b.vni))
+                .collect()
+        });
+        let vnis: Vec<u32> = config.vnis.iter().map(|v| v.id).collect();
+        let bd_slots = Slots::assign(&prev_vnis, &vnis, 0);
+        // Remote VTEPs by address: every flood-list entry.
+        let prev_ips: Vec<Option<Ipv4Addr>> = prev.map_or_else(Vec::new, |p| {
+            p.vteps
+                .iter()
+                .map(|v| (!v.is_vacant()).then_some(v.ip))
+                .collect()
+        });
+        // Remote VTEPs: every flood-list entry and every static FDB
+        // entry's remote.
+        let mut ips: Vec<Ipv4Addr> = Vec::new();
         for v in &config.vnis {
-            let mut flood = Vec::new();
-            for ip in &v.flood {
-                let idx = match vtep_index.iter().find(|(a, _)| *a == u32::from(*ip)) {
-                    Some((_, i)) => *i,
-                    None => {
-                        let mac = u.neighbors.iter().find(|n| n.ip == *ip).map(|n| n.mac);
-                        let via = match (mac, u.next_hops.is_empty()) {
-                            (Some(_), _) => Via::Configured,
-                            (None, false) => Via::NextHops,
-                            (None, true) => Via::Unresolved,
-                        };
-                        let i = vteps.len() as u16;
-                        vteps.push(Vtep {
-                            ip: *ip,
-                            mac,
-                            via,
-                            template: template(uplink.mac, mac, vtep_ip, *ip, u.ttl, u.udp_port),
-                        });
-                        vtep_index.push((u32::from(*ip), i));
-                        i
-                    }
-                };
-                flood.push(idx);
+            let remotes = v.fdb.iter().filter_map(|e| match e.dest {
+                FdbDest::Remote(ip) => Some(ip),
+                FdbDest::Port(_) => None,
+            });
+            for ip in v.flood.iter().copied().chain(remotes) {
+                if !ips.contains(&ip) {
+                    ips.push(ip);
+                }
             }
-            bds.push(Bd {
+        }
+        let vtep_slots = Slots::assign(&prev_ips, &ips, 0);
+        if ips.len() > crate::stats::MAX_VTEPS || vtep_slots.keys.len() > crate::stats::MAX_VTEPS {
+            return Err(StateError::TooManyVteps(ips.len(), crate::stats::MAX_VTEPS));
+        }
+        // Ports by name; slot 0 is the uplink.
+        let mut prev_names: Vec<Option<String>> = prev.map_or_else(Vec::new, |p| {
+            p.ports
+                .iter()
+                .map(|p| (!p.is_vacant()).then(|| p.name.clone()))
+                .collect()
+        });
+        if prev_names.is_empty() {
+            prev_names.push(None);
+        }
+        prev_names[0] = None;
+        let names: Vec<String> = config.ports.iter().map(|p| p.name.clone()).collect();
+        let port_slots = Slots::assign(&prev_names, &names, 1);
+        if port_slots.keys.len() > crate::stats::MAX_PORTS {
+            return Err(StateError::TooManyPorts(
+                config.ports.len(),
+                crate::stats::MAX_PORTS - 1,
+            ));
+        }
+
+        let mut vteps: Vec<Vtep> = vtep_slots
+            .keys
+            .iter()
+            .map(|k| match k {
+                None => Vtep::vacant(),
+                Some(ip) => {
+                    let ip = *ip;
+                    let configured = u.neighbors.iter().find(|n| n.ip == ip).map(|n| n.mac);
+                    let kept = prev
+                        .and_then(|p| p.vtep_of_ip(ip).map(|i| &p.vteps[usize::from(i)]))
+                        .filter(|v| matches!(v.via, Via::Kernel { .. } | Via::Unresolved))
+                        .map(|v| (v.mac, v.via));
+                    let (mac, via) = match (configured, u.next_hops.is_empty(), kept) {
+                        (Some(m), _, _) => (Some(m), Via::Configured),
+                        (None, false, _) => (None, Via::NextHops),
+                        (None, true, Some(k)) => k,
+                        (None, true, None) => (None, Via::Unresolved),
+                    };
+                    Vtep {
+                        ip,
+                        mac,
+                        via,
+                        template: template(uplink.mac, mac, vtep_ip, ip, u.ttl, u.udp_port),
+                    }
+                }
+            })
+            .collect();
+        vteps.shrink_to_fit();
+        let mut vtep_index: Vec<(u32, u16)> = ips
+            .iter()
+            .map(|ip| {
+                let slot = vtep_slots.slot(ip).expect("every address has a slot");
+                (u32::from(*ip), slot as u16)
+            })
+            .collect();
+        vtep_index.sort_unstable();
+
+        let mut bds: Vec<Bd> = bd_slots.keys.iter().map(|_| Bd::vacant()).collect();
+        for v in &config.vnis {
+            let b = bd_slots.slot(&v.id).expect("every VNI has a slot");
+            bds[b] = Bd {
                 vni: v.id,
                 learning: v.learning,
                 ports: Vec::new(),
-                flood,
-            });
+                flood: v
+                    .flood
+                    .iter()
+                    .map(|ip| vtep_slots.slot(ip).expect("every address has a slot") as u16)
+                    .collect(),
+            };
         }
-        if vteps.len() > crate::stats::MAX_VTEPS {
-            return Err(StateError::TooManyVteps(
-                vteps.len(),
-                crate::stats::MAX_VTEPS,
-            ));
-        }
-        vtep_index.sort_unstable();
-        let mut vni_index: Vec<(u32, u16)> = bds
+        let mut vni_index: Vec<(u32, u16)> = config
+            .vnis
             .iter()
-            .enumerate()
-            .map(|(i, b)| (b.vni, i as u16))
+            .map(|v| {
+                (
+                    v.id,
+                    bd_slots.slot(&v.id).expect("every VNI has a slot") as u16,
+                )
+            })
             .collect();
         vni_index.sort_unstable();
-        let mut ports = vec![Port {
+
+        let mut ports: Vec<Port> = port_slots.keys.iter().map(|_| Port::vacant()).collect();
+        ports[0] = Port {
             name: uplink.name.clone(),
             bd: None,
-        }];
+        };
         for p in &config.ports {
+            let idx = port_slots.slot(&p.name).expect("every port has a slot");
             let bd = vni_index
                 .binary_search_by_key(&p.vni, |e| e.0)
                 .map(|i| vni_index[i].1)
                 .ok();
-            let idx = ports.len() as u16;
             if let Some(b) = bd {
-                bds[usize::from(b)].ports.push(idx);
+                bds[usize::from(b)].ports.push(idx as u16);
             }
-            ports.push(Port {
+            ports[idx] = Port {
                 name: p.name.clone(),
                 bd,
-            });
+            };
         }
         let mut resolved = config.clone();
         resolved.underlay.vtep = Some(vtep_ip);
@@ -244,6 +419,34 @@ impl State {
             next_hops: u.next_hops.clone(),
             config: resolved,
         })
+    }
+
+    /// The static FDB entries of the config, as (BD, MAC, destination).
+    pub fn static_fdb(&self) -> Vec<(u16, Mac, Dest)> {
+        let mut out = Vec::new();
+        for v in &self.config.vnis {
+            let Some(bd) = self.bd_of_vni(v.id) else {
+                continue;
+            };
+            for e in &v.fdb {
+                let dest = match &e.dest {
+                    FdbDest::Port(name) => self.port_of_name(name).map(Dest::Port),
+                    FdbDest::Remote(ip) => self.vtep_of_ip(*ip).map(Dest::Vtep),
+                };
+                if let Some(d) = dest {
+                    out.push((bd, e.mac, d));
+                }
+            }
+        }
+        out
+    }
+
+    /// The index of the port named `name`.
+    pub fn port_of_name(&self, name: &str) -> Option<u16> {
+        self.ports
+            .iter()
+            .position(|p| !p.is_vacant() && p.name == name)
+            .map(|i| i as u16)
     }
 
     /// The BD of a VNI.
@@ -387,5 +590,95 @@ mod tests {
         );
         // The old snapshot is untouched: workers still holding it keep going.
         assert_eq!(st.vteps[0].mac, None);
+    }
+
+    /// Live changes keep every VNI, port and VTEP in its slot (FDB entries
+    /// and counters refer to them); a removed one leaves its slot vacant
+    /// for this change, and a later addition reuses the lowest vacant slot.
+    #[test]
+    fn slots_survive_live_changes() {
+        let text = "[underlay]\nvtep = \"198.18.0.1\"\n\
+            [[vni]]\nid = 100\nflood = [\"198.18.1.2\", \"198.18.1.3\"]\n\
+            [[vni]]\nid = 200\nflood = [\"198.18.1.3\"]\n\
+            [[port]]\nname = \"a\"\nvni = 100\n[[port]]\nname = \"b\"\nvni = 200\n";
+        let cfg = Config::parse(text, "t.toml").expect("valid config");
+        let uplink = UplinkInfo {
+            name: "ul".into(),
+            mac: [2, 0, 0, 0, 1, 1],
+            ipv4: None,
+            mtu: 1500,
+        };
+        let s0 = State::build(&cfg, &uplink, false).expect("buildable");
+        assert_eq!(
+            (s0.port_of_name("a"), s0.port_of_name("b")),
+            (Some(1), Some(2))
+        );
+        let (bd200, v3) = (
+            s0.bd_of_vni(200),
+            s0.vtep_of_ip("198.18.1.3".parse().unwrap()),
+        );
+
+        // Remove VNI 100 with its port and the VTEP only it used.
+        let mut c1 = cfg.clone();
+        c1.vnis.retain(|v| v.id != 100);
+        c1.ports.retain(|p| p.name != "a");
+        c1.check().expect("still valid");
+        let s1 = State::rebuild(&c1, &uplink, false, Some(&s0)).expect("buildable");
+        assert_eq!(s1.port_of_name("b"), Some(2), "b keeps its slot");
+        assert!(s1.ports[1].is_vacant());
+        assert_eq!(s1.bd_of_vni(200), bd200);
+        assert_eq!(s1.bd_of_vni(100), None);
+        assert_eq!(s1.vtep_of_ip("198.18.1.3".parse().unwrap()), v3);
+        assert_eq!(s1.vtep_of_ip("198.18.1.2".parse().unwrap()), None);
+        assert_eq!(s1.bds[usize::from(bd200.unwrap())].ports, vec![2]);
+
+        // Add a VNI and a port: they take the lowest vacant slots.
+        let mut c2 = c1.clone();
+        c2.vnis.push(crate::config::VniConfig {
+            id: 300,
+            flood: vec!["198.18.1.9".parse().unwrap()],
+            learning: true,
+            fdb: vec![],
+            arp: vec![],
+        });
+        c2.ports.push(crate::config::PortConfig {
+            name: "c".into(),
+            vni: 300,
+        });
+        let s2 = State::rebuild(&c2, &uplink, false, Some(&s1)).expect("buildable");
+        assert_eq!(s2.port_of_name("c"), Some(1));
+        assert_eq!(s2.bd_of_vni(300), s0.bd_of_vni(100));
+        assert_eq!(s2.port_of_name("b"), Some(2));
+        let v9 = s2
+            .vtep_of_ip("198.18.1.9".parse().unwrap())
+            .expect("new VTEP");
+        assert_eq!(
+            s2.bds[usize::from(s2.bd_of_vni(300).unwrap())].flood,
+            vec![v9]
+        );
+    }
+
+    /// A slot vacated by a change is not handed out in that same change:
+    /// the FDB entries that point at it are flushed only after it.
+    #[test]
+    fn a_slot_is_not_reused_in_the_change_that_frees_it() {
+        let text = "[underlay]\nvtep = \"198.18.0.1\"\n[[vni]]\nid = 100\n\
+            [[port]]\nname = \"a\"\nvni = 100\n";
+        let cfg = Config::parse(text, "t.toml").expect("valid config");
+        let uplink = UplinkInfo {
+            name: "ul".into(),
+            mac: [2, 0, 0, 0, 1, 1],
+            ipv4: None,
+            mtu: 1500,
+        };
+        let s0 = State::build(&cfg, &uplink, false).expect("buildable");
+        let mut c1 = cfg.clone();
+        c1.ports[0].name = "z".into();
+        c1.vnis[0].id = 101;
+        let s1 = State::rebuild(&c1, &uplink, false, Some(&s0)).expect("buildable");
+        assert_eq!(s1.port_of_name("z"), Some(2));
+        assert!(s1.ports[1].is_vacant());
+        assert_eq!(s1.bd_of_vni(101), Some(1));
+        assert!(s1.bds[0].is_vacant());
     }
 }

@@ -64,6 +64,8 @@ named! {
         NoFrame = "tx.no_frame",
         /// The port's TX ring had no room.
         RingFull = "tx.ring_full",
+        /// The destination port was detached while the frame was on its way.
+        NoPort = "tx.no_port",
     }
 }
 

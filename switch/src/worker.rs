@@ -6,6 +6,7 @@
 //! here allocates, locks or makes a system call per frame.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use crate::fdb::Fdb;
@@ -13,7 +14,7 @@ use crate::pipeline::csum::complete_partial;
 use crate::pipeline::{
     access::access_rx, encap::encap, hash::flow_hash, uplink::uplink_rx, Verdict,
 };
-use crate::port::Backend;
+use crate::port::{Backend, PortSpec};
 use crate::state::{State, UPLINK};
 use crate::stats::{Counters, Drop, Event};
 use crate::Shared;
@@ -35,18 +36,58 @@ pub enum Idle {
     Adaptive,
 }
 
-/// Runs frames through the pipeline until `stop` is set.
+/// A change to a worker's ports, from the control thread.
+pub enum Change {
+    /// Open a port in this slot.
+    Open { slot: usize, spec: PortSpec },
+    /// Close the port in this slot.
+    Close { slot: usize },
+    /// Nothing: the reply says that the worker has finished every batch it
+    /// began before the command was sent, so none still uses an older
+    /// running state (a grace period, in read-copy-update terms).
+    Sync,
+}
+
+/// A [`Change`] and where the worker answers.
+pub struct Command {
+    pub change: Change,
+    pub done: mpsc::Sender<Result<(), String>>,
+}
+
+/// Applies a change between batches.
+fn apply<B: Backend>(b: &mut B, cmd: Command) {
+    let r = match &cmd.change {
+        Change::Open { slot, spec } => b.open_port(*slot, spec),
+        Change::Close { slot } => {
+            b.close_port(*slot);
+            Ok(())
+        }
+        Change::Sync => Ok(()),
+    };
+    // The control thread may have given up waiting; nothing to do then.
+    let _ = cmd.done.send(r);
+}
+
+/// Runs frames through the pipeline until `stop` is set. Between batches it
+/// applies port changes from `cmds` (one channel read per iteration, no
+/// system call) and then calls `publish` with whether a port changed.
 pub fn run<B: Backend>(
     b: &mut B,
     shared: &Shared,
     ctr: &Counters,
     stop: &AtomicBool,
     idle: Idle,
-    publish: impl Fn(&B),
+    cmds: &mpsc::Receiver<Command>,
+    publish: impl Fn(&B, bool),
 ) {
     let mut rxd = [B::Desc::default(); BATCH];
     let mut idle_spins = 0u32;
     while !stop.load(Ordering::Relaxed) {
+        let mut changed = false;
+        while let Ok(cmd) = cmds.try_recv() {
+            changed |= !matches!(cmd.change, Change::Sync);
+            apply(b, cmd);
+        }
         let st = shared.state.load();
         let now = shared.now_secs();
         let t0 = cycles();
@@ -65,7 +106,7 @@ pub fn run<B: Backend>(
             ctr.event(Event::BusyCycles, cycles().wrapping_sub(t0));
             ctr.event(Event::BusyPackets, got as u64);
         }
-        publish(b);
+        publish(b, changed);
         if got == 0 && idle == Idle::Adaptive {
             idle_spins += 1;
             if idle_spins > IDLE_SPINS {

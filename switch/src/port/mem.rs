@@ -8,8 +8,8 @@
 use std::collections::VecDeque;
 
 use super::arena::{Arena, ArenaDesc};
-use super::{Backend, FrameAccounting};
-use crate::stats::Counters;
+use super::{Backend, FrameAccounting, PortSpec};
+use crate::stats::{Counters, Drop};
 
 /// Frame size, as an AF_XDP chunk's data area (4096 - 256 headroom).
 pub const FRAME_SIZE: usize = 3840;
@@ -20,6 +20,10 @@ pub struct MemBackend {
     /// Frames sent, per port, in order.
     pub output: Vec<Vec<Vec<u8>>>,
     pending: Vec<Vec<ArenaDesc>>,
+    /// Which slots are open.
+    open: Vec<bool>,
+    /// Names given to `open_port`, by slot (for tests).
+    pub names: Vec<String>,
 }
 
 impl MemBackend {
@@ -30,6 +34,8 @@ impl MemBackend {
             input: (0..ports).map(|_| VecDeque::new()).collect(),
             output: vec![Vec::new(); ports],
             pending: (0..ports).map(|_| Vec::with_capacity(256)).collect(),
+            open: vec![true; ports],
+            names: vec![String::new(); ports],
         }
     }
     /// Queues `bytes` as received on `port`. False when no frame is free.
@@ -53,6 +59,31 @@ impl Backend for MemBackend {
 
     fn n_ports(&self) -> usize {
         self.input.len()
+    }
+    fn open_port(&mut self, slot: usize, spec: &PortSpec) -> Result<(), String> {
+        if slot >= self.input.len() {
+            self.input.resize_with(slot + 1, VecDeque::new);
+            self.output.resize_with(slot + 1, Vec::new);
+            self.pending
+                .resize_with(slot + 1, || Vec::with_capacity(256));
+            self.open.resize(slot + 1, false);
+            self.names.resize(slot + 1, String::new());
+        }
+        if self.open[slot] && !self.names[slot].is_empty() {
+            return Err(format!("slot {slot} is open already"));
+        }
+        self.open[slot] = true;
+        self.names[slot] = spec.name.clone();
+        Ok(())
+    }
+    fn close_port(&mut self, slot: usize) {
+        if let Some(open) = self.open.get_mut(slot) {
+            *open = false;
+            self.names[slot].clear();
+            while let Some(d) = self.input[slot].pop_front() {
+                self.arena.free(d);
+            }
+        }
     }
     fn rx(&mut self, port: usize, out: &mut [ArenaDesc]) -> usize {
         let mut n = 0;
@@ -80,7 +111,12 @@ impl Backend for MemBackend {
     fn clone_frame(&mut self, src: &ArenaDesc) -> Option<ArenaDesc> {
         self.arena.clone_frame(src)
     }
-    fn tx(&mut self, port: usize, d: ArenaDesc, _ctr: &Counters) {
+    fn tx(&mut self, port: usize, d: ArenaDesc, ctr: &Counters) {
+        if !self.open.get(port).copied().unwrap_or(false) {
+            ctr.drop(Drop::NoPort, 1);
+            self.arena.free(d);
+            return;
+        }
         self.pending[port].push(d);
     }
     fn free(&mut self, d: ArenaDesc) {

@@ -12,7 +12,18 @@ pub mod packet;
 pub mod xdp;
 pub mod xdp_prog;
 
+use std::sync::Arc;
+
 use crate::stats::Counters;
+
+/// What a worker needs to open a port live.
+#[derive(Clone)]
+pub struct PortSpec {
+    /// The interface.
+    pub name: String,
+    /// Its XDP program, attached already (AF_XDP backend; `None` otherwise).
+    pub prog: Option<Arc<xdp_prog::XdpProgram>>,
+}
 
 /// poll(2) for input on `fds`, at most `timeout_ms`: the idle wait of the
 /// socket backends.
@@ -45,8 +56,14 @@ pub trait Backend {
     /// A frame handle.
     type Desc: Copy + Default;
 
-    /// Number of ports, the uplink included.
+    /// Number of port slots, the uplink included; closed slots among them
+    /// receive nothing.
     fn n_ports(&self) -> usize;
+    /// Opens port `slot` (between batches, on the worker's own thread).
+    fn open_port(&mut self, slot: usize, spec: &PortSpec) -> Result<(), String>;
+    /// Closes port `slot` (between batches); every frame it held comes back
+    /// to the free pool, so frame accounting stays exact.
+    fn close_port(&mut self, slot: usize);
     /// Receives up to `out.len()` frames from `port`; returns how many.
     fn rx(&mut self, port: usize, out: &mut [Self::Desc]) -> usize;
     /// Length of a frame.
@@ -61,7 +78,8 @@ pub trait Backend {
     /// A free frame, holding a copy of `src`'s bytes.
     fn clone_frame(&mut self, src: &Self::Desc) -> Option<Self::Desc>;
     /// Queues a frame for transmission on `port`; it is sent by the next
-    /// [`Backend::flush`] (or earlier, when the port's queue is full).
+    /// [`Backend::flush`] (or earlier, when the port's queue is full). A
+    /// frame for a closed slot is freed and counted as `tx.no_port`.
     fn tx(&mut self, port: usize, d: Self::Desc, ctr: &Counters);
     /// Returns a frame to the free pool.
     fn free(&mut self, d: Self::Desc);

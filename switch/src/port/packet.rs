@@ -27,11 +27,14 @@ struct PacketPort {
     tx: Box<dyn DataLinkSender>,
     rx: Box<dyn DataLinkReceiver>,
     pending: Vec<ArenaDesc>,
+    /// The socket (owned by pnet's channel), for the idle wait.
+    fd: i32,
 }
 
 /// One worker's AF_PACKET sockets.
 pub struct PacketBackend {
-    ports: Vec<PacketPort>,
+    /// By slot; `None` for a closed one.
+    ports: Vec<Option<PacketPort>>,
     arena: Arena,
     /// The sockets, for the idle wait.
     pollfds: Vec<libc::pollfd>,
@@ -138,61 +141,85 @@ fn attach_filter(fd: i32, prog: &[libc::sock_filter]) -> io::Result<()> {
     Ok(())
 }
 
+/// Opens one promiscuous AF_PACKET socket on `name`, with the uplink's
+/// socket filter when `filter` is given; returns it and its fd.
+fn open_port(name: &str, filter: Option<&UplinkFilter>) -> Result<(PacketPort, i32), String> {
+    let ifaces = pnet_datalink::interfaces();
+    let iface: &NetworkInterface = ifaces
+        .iter()
+        .find(|i| i.name == name)
+        .ok_or_else(|| format!("interface {name} does not exist"))?;
+    let fd = raw_socket().map_err(|e| format!("opening an AF_PACKET socket for {name}: {e}"))?;
+    if let Some(f) = filter {
+        if let Err(e) = attach_filter(fd, &uplink_filter(f)) {
+            // SAFETY: closing the fd we just opened; nothing else owns it yet.
+            unsafe { libc::close(fd) };
+            return Err(format!("attaching the socket filter to {name}: {e}"));
+        }
+    }
+    let config = Config {
+        read_timeout: Some(Duration::ZERO),
+        write_timeout: Some(Duration::from_millis(10)),
+        // Larger than a frame, so a GSO super-frame is seen whole and
+        // counted as rx.oversize rather than silently truncated.
+        read_buffer_size: 65536 + 256,
+        write_buffer_size: FRAME_SIZE,
+        promiscuous: true,
+        socket_fd: Some(fd),
+        ..Default::default()
+    };
+    match pnet_datalink::channel(iface, config) {
+        Ok(Channel::Ethernet(tx, rx)) => Ok((
+            PacketPort {
+                tx,
+                rx,
+                pending: Vec::with_capacity(PENDING_MAX),
+                fd,
+            },
+            fd,
+        )),
+        Ok(_) => Err(format!("{name}: pnet returned a non-Ethernet channel")),
+        Err(e) => Err(format!("binding an AF_PACKET socket to {name}: {e}")),
+    }
+}
+
 impl PacketBackend {
     /// Opens one promiscuous AF_PACKET socket per port (uplink first); the
     /// uplink's socket gets the [`UplinkFilter`].
     pub fn open(ports: &[String], filter: UplinkFilter) -> Result<PacketBackend, String> {
-        let ifaces = pnet_datalink::interfaces();
         let mut opened = Vec::with_capacity(ports.len());
-        let mut pollfds = Vec::with_capacity(ports.len());
         for (i, name) in ports.iter().enumerate() {
-            let iface: &NetworkInterface = ifaces
-                .iter()
-                .find(|i| &i.name == name)
-                .ok_or_else(|| format!("interface {name} does not exist"))?;
-            let fd =
-                raw_socket().map_err(|e| format!("opening an AF_PACKET socket for {name}: {e}"))?;
-            pollfds.push(libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            });
-            if i == 0 {
-                attach_filter(fd, &uplink_filter(&filter))
-                    .map_err(|e| format!("attaching the socket filter to {name}: {e}"))?;
-            }
-            let config = Config {
-                read_timeout: Some(Duration::ZERO),
-                write_timeout: Some(Duration::from_millis(10)),
-                // Larger than a frame, so a GSO super-frame is seen whole and
-                // counted as rx.oversize rather than silently truncated.
-                read_buffer_size: 65536 + 256,
-                write_buffer_size: FRAME_SIZE,
-                promiscuous: true,
-                socket_fd: Some(fd),
-                ..Default::default()
-            };
-            match pnet_datalink::channel(iface, config) {
-                Ok(Channel::Ethernet(tx, rx)) => opened.push(PacketPort {
-                    tx,
-                    rx,
-                    pending: Vec::with_capacity(PENDING_MAX),
-                }),
-                Ok(_) => return Err(format!("{name}: pnet returned a non-Ethernet channel")),
-                Err(e) => return Err(format!("binding an AF_PACKET socket to {name}: {e}")),
-            }
+            let (p, _) = open_port(name, (i == 0).then_some(&filter))?;
+            opened.push(Some(p));
         }
-        Ok(PacketBackend {
+        let mut b = PacketBackend {
             ports: opened,
             arena: Arena::new(FRAMES, FRAME_SIZE),
-            pollfds,
+            pollfds: Vec::new(),
             oversize: 0,
             no_frame: 0,
-        })
+        };
+        b.update_pollfds();
+        Ok(b)
+    }
+
+    fn update_pollfds(&mut self) {
+        self.pollfds = self
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| libc::pollfd {
+                fd: p.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
     }
 
     fn send(&mut self, port: usize, ctr: &Counters) {
-        let p = &mut self.ports[port];
+        let Some(p) = self.ports[port].as_mut() else {
+            return;
+        };
         for d in p.pending.drain(..) {
             match p.tx.send_to(self.arena.data(&d), None) {
                 Some(Ok(())) => ctr.port_tx(port, d.len as usize),
@@ -209,10 +236,30 @@ impl Backend for PacketBackend {
     fn n_ports(&self) -> usize {
         self.ports.len()
     }
+    fn open_port(&mut self, slot: usize, spec: &super::PortSpec) -> Result<(), String> {
+        let (p, _) = open_port(&spec.name, None)?;
+        if slot >= self.ports.len() {
+            self.ports.resize_with(slot + 1, || None);
+        }
+        self.ports[slot] = Some(p);
+        self.update_pollfds();
+        Ok(())
+    }
+    fn close_port(&mut self, slot: usize) {
+        if let Some(p) = self.ports.get_mut(slot).and_then(|p| p.take()) {
+            for d in p.pending {
+                self.arena.free(d);
+            }
+        }
+        self.update_pollfds();
+    }
     fn rx(&mut self, port: usize, out: &mut [ArenaDesc]) -> usize {
+        let Some(p) = self.ports[port].as_mut() else {
+            return 0;
+        };
         let mut n = 0;
         while n < out.len() {
-            let Ok(bytes) = self.ports[port].rx.next() else {
+            let Ok(bytes) = p.rx.next() else {
                 break;
             };
             if bytes.len() > FRAME_SIZE {
@@ -246,8 +293,13 @@ impl Backend for PacketBackend {
         self.arena.clone_frame(src)
     }
     fn tx(&mut self, port: usize, d: ArenaDesc, ctr: &Counters) {
-        self.ports[port].pending.push(d);
-        if self.ports[port].pending.len() >= PENDING_MAX {
+        let Some(p) = self.ports.get_mut(port).and_then(|p| p.as_mut()) else {
+            ctr.drop(Drop::NoPort, 1);
+            self.arena.free(d);
+            return;
+        };
+        p.pending.push(d);
+        if p.pending.len() >= PENDING_MAX {
             self.send(port, ctr);
         }
     }

@@ -22,8 +22,8 @@ use xsk_rs::config::{
 use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
 use super::xdp_prog::XdpProgram;
-use super::{Backend, FrameAccounting};
-use crate::stats::Counters;
+use super::{Backend, FrameAccounting, PortSpec};
+use crate::stats::{Counters, Drop};
 
 /// Descriptors per ring (fill, completion, RX, TX), per socket.
 pub const RING_SIZE: u32 = 2048;
@@ -32,6 +32,11 @@ pub const FRAME_SIZE: u32 = 4096;
 /// UMEM frames per port: room for a full fill ring and a full RX ring, and
 /// half a ring more in flight to TX.
 const FRAMES_PER_PORT: usize = 2 * RING_SIZE as usize + RING_SIZE as usize / 2;
+/// The UMEM is sized for at least this many ports, so ports attached live
+/// find frames; with more ports open, each fill ring gets a fair share.
+const MIN_UMEM_PORTS: usize = 4;
+/// How long closing a port waits for its frames in flight to TX to complete.
+const CLOSE_DRAIN: Duration = Duration::from_millis(500);
 /// Free frames never handed to fill rings: flood copies draw on them.
 const RESERVE: usize = 256;
 /// Most TX wakeups per port and loop (copy mode sends 32 frames per wakeup).
@@ -105,12 +110,25 @@ struct XdpPort {
 
 /// One worker's AF_XDP sockets and UMEM.
 pub struct XdpBackend {
-    ports: Vec<XdpPort>,
+    /// By slot (0 is the uplink); `None` for a closed slot.
+    ports: Vec<Option<XdpPort>>,
     /// The RX sockets, for the idle wait.
     pollfds: Vec<libc::pollfd>,
     free: Vec<FrameDesc>,
     scratch: Vec<FrameDesc>,
     total: usize,
+    /// Every frame's descriptor, by chunk (`addr / FRAME_SIZE`).
+    chunks: Vec<FrameDesc>,
+    /// Per chunk, 1 + the slot whose fill or TX ring it was last given to
+    /// (written once per frame handed to the kernel, in the batched ring
+    /// calls). When a port closes, the frames its rings still held are
+    /// exactly those marked with its slot that are not free: they are
+    /// taken back, so closing a port loses no frame.
+    owner: Vec<u16>,
+    /// Fill-ring entries a port may hold: its share of the UMEM.
+    fill_cap: usize,
+    socket_config: SocketConfig,
+    queue: u32,
     // Declared last: dropped after the sockets, whose rings point into it.
     umem: Umem,
 }
@@ -168,6 +186,26 @@ pub fn bind_socket(
     Ok((tx, rx, fill, comp))
 }
 
+/// Binds one port's socket (see [`bind_socket`]) with empty bookkeeping.
+fn open_port(
+    config: SocketConfig,
+    umem: &Umem,
+    ifname: &str,
+    queue: u32,
+    prog: &XdpProgram,
+) -> Result<XdpPort, XdpError> {
+    let (tx, rx, fill, comp) = bind_socket(config, umem, ifname, queue, prog)?;
+    Ok(XdpPort {
+        tx,
+        rx,
+        fill,
+        comp,
+        pending: Vec::with_capacity(PENDING_MAX),
+        in_fill: 0,
+        in_tx: 0,
+    })
+}
+
 /// Silences libbpf's and libxdp's own chatter on stderr (no bpffs, skipped
 /// ELF sections): failures still reach the operator through our errors, which
 /// carry the errno. Set VXSWITCH_BPF_LOG=1 to keep the libraries' messages.
@@ -199,7 +237,7 @@ impl XdpBackend {
         mode: XdpMode,
     ) -> Result<XdpBackend, XdpError> {
         let n = ports.len();
-        let frames = (n * FRAMES_PER_PORT) as u32;
+        let frames = (n.max(MIN_UMEM_PORTS) * FRAMES_PER_PORT) as u32;
         let umem_config = UmemConfig::builder()
             .frame_size(FrameSize::new(FRAME_SIZE).expect("4096 is a valid frame size"))
             .fill_queue_size(QueueSize::new(RING_SIZE).expect("a power of two"))
@@ -227,36 +265,50 @@ impl XdpBackend {
             .build();
         let mut opened = Vec::with_capacity(n);
         for (name, prog) in ports.iter().zip(progs) {
-            let (tx, rx, fill, comp) = bind_socket(socket_config, &umem, name, queue, prog)?;
-            opened.push(XdpPort {
-                tx,
-                rx,
-                fill,
-                comp,
-                pending: Vec::with_capacity(PENDING_MAX),
-                in_fill: 0,
-                in_tx: 0,
-            });
+            opened.push(Some(open_port(socket_config, &umem, name, queue, prog)?));
         }
         let total = descs.len();
-        let pollfds = opened
+        let mut chunks = descs.clone();
+        chunks.sort_by_key(|d| d.addr());
+        debug_assert!(chunks
             .iter()
+            .enumerate()
+            .all(|(i, d)| d.addr() / FRAME_SIZE as usize == i));
+        let mut b = XdpBackend {
+            pollfds: Vec::new(),
+            ports: opened,
+            free: descs,
+            scratch: vec![FrameDesc::default(); RING_SIZE as usize],
+            total,
+            owner: vec![0; chunks.len()],
+            chunks,
+            fill_cap: 0,
+            socket_config,
+            queue,
+            umem,
+        };
+        b.ports_changed();
+        b.refill();
+        Ok(b)
+    }
+
+    /// After a port opened or closed: the idle wait's fds and each fill
+    /// ring's share of the frames.
+    fn ports_changed(&mut self) {
+        self.pollfds = self
+            .ports
+            .iter()
+            .flatten()
             .map(|p| libc::pollfd {
                 fd: p.rx.fd().as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             })
             .collect();
-        let mut b = XdpBackend {
-            pollfds,
-            ports: opened,
-            free: descs,
-            scratch: vec![FrameDesc::default(); RING_SIZE as usize],
-            total,
-            umem,
-        };
-        b.refill();
-        Ok(b)
+        let open = self.pollfds.len().max(1);
+        // Per open port: a fill ring's share, leaving 1.5 rings' worth of
+        // frames per port for RX rings and TX, as FRAMES_PER_PORT does.
+        self.fill_cap = (self.total * 2 / (5 * open)).min(RING_SIZE as usize);
     }
 
     /// Keeps every fill ring as full as it can be. The room is read from the
@@ -264,9 +316,11 @@ impl XdpBackend {
     /// in the RX ring): budgeting both together lets the fill ring run dry
     /// under load while the RX ring is still full, and the kernel then drops.
     fn refill(&mut self) {
-        for p in &mut self.ports {
+        for (slot, p) in self.ports.iter_mut().enumerate() {
+            let Some(p) = p else { continue };
             let spare = self.free.len().saturating_sub(RESERVE);
-            let room = p.fill.nb_free(RING_SIZE) as usize;
+            let room =
+                (p.fill.nb_free(RING_SIZE) as usize).min(self.fill_cap.saturating_sub(p.in_fill));
             let n = room.min(spare);
             // Produce in chunks, not frame by frame, unless the ring is dry.
             if n == 0 || (n < 32 && p.in_fill > 0) {
@@ -275,6 +329,9 @@ impl XdpBackend {
             let from = self.free.len() - n;
             // SAFETY: these frames are free: in no ring and not in the worker's hands.
             let done = unsafe { p.fill.produce(&self.free[from..]) };
+            for d in &self.free[from..from + done] {
+                self.owner[d.addr() / FRAME_SIZE as usize] = slot as u16 + 1;
+            }
             if done > 0 {
                 self.free.truncate(self.free.len() - done);
                 p.in_fill += done;
@@ -287,7 +344,9 @@ impl XdpBackend {
     }
 
     fn send(&mut self, port: usize, ctr: &Counters) {
-        let p = &mut self.ports[port];
+        let Some(p) = self.ports[port].as_mut() else {
+            return;
+        };
         if p.pending.is_empty() {
             return;
         }
@@ -301,6 +360,7 @@ impl XdpBackend {
         };
         for d in &p.pending[..done] {
             ctr.port_tx(port, d.lengths().data());
+            self.owner[d.addr() / FRAME_SIZE as usize] = port as u16 + 1;
         }
         p.in_tx += done;
         if done < p.pending.len() {
@@ -319,7 +379,7 @@ impl XdpBackend {
     /// again on every loop until it drains, traffic or not: otherwise the
     /// tail of a burst waits for the next frame, and TCP for its RTO.
     fn kick(&mut self) {
-        for p in &mut self.ports {
+        for p in self.ports.iter_mut().flatten() {
             // Up to KICKS sendto calls per port and loop, reaping in between,
             // while the ring asks for a wakeup and each kick makes progress.
             for _ in 0..KICKS {
@@ -339,7 +399,7 @@ impl XdpBackend {
     }
 
     fn reap(&mut self) {
-        for p in &mut self.ports {
+        for p in self.ports.iter_mut().flatten() {
             if p.in_tx == 0 {
                 continue;
             }
@@ -358,8 +418,67 @@ impl Backend for XdpBackend {
         self.ports.len()
     }
 
+    fn open_port(&mut self, slot: usize, spec: &PortSpec) -> Result<(), String> {
+        let prog = spec
+            .prog
+            .as_ref()
+            .ok_or_else(|| format!("{}: no XDP program attached", spec.name))?;
+        let p = open_port(self.socket_config, &self.umem, &spec.name, self.queue, prog)
+            .map_err(|e| e.to_string())?;
+        if slot >= self.ports.len() {
+            self.ports.resize_with(slot + 1, || None);
+        }
+        self.ports[slot] = Some(p);
+        self.ports_changed();
+        self.refill();
+        Ok(())
+    }
+
+    fn close_port(&mut self, slot: usize) {
+        let Some(mut p) = self.ports.get_mut(slot).and_then(|p| p.take()) else {
+            return;
+        };
+        // Frames waiting in its RX ring and those its completion ring
+        // returns come back the usual way; wait (briefly) for what is still
+        // in flight to TX, so the kernel no longer reads those frames.
+        // SAFETY: received and completed frames are ours again.
+        let n = unsafe { p.rx.consume(&mut self.scratch) };
+        self.free.extend_from_slice(&self.scratch[..n]);
+        let deadline = Instant::now() + CLOSE_DRAIN;
+        while p.in_tx > 0 && Instant::now() < deadline {
+            if p.tx.needs_wakeup() {
+                let _ = p.tx.wakeup();
+            }
+            // SAFETY: as above.
+            let n = unsafe { p.comp.consume(&mut self.scratch) };
+            p.in_tx -= n;
+            self.free.extend_from_slice(&self.scratch[..n]);
+        }
+        self.free.extend(p.pending.drain(..));
+        // Closing the socket ends the kernel's use of its rings; the frames
+        // they still held (fill ring entries, and any TX that never
+        // completed) are those marked with this slot that are not free.
+        drop(p);
+        let mut is_free = vec![false; self.chunks.len()];
+        for d in &self.free {
+            is_free[d.addr() / FRAME_SIZE as usize] = true;
+        }
+        let mark = slot as u16 + 1;
+        for (i, o) in self.owner.iter_mut().enumerate() {
+            if *o == mark {
+                *o = 0;
+                if !is_free[i] {
+                    self.free.push(self.chunks[i]);
+                }
+            }
+        }
+        self.ports_changed();
+    }
+
     fn rx(&mut self, port: usize, out: &mut [FrameDesc]) -> usize {
-        let p = &mut self.ports[port];
+        let Some(p) = self.ports[port].as_mut() else {
+            return 0;
+        };
         // SAFETY: received frames are handed to the worker, in no ring.
         let n = unsafe { p.rx.consume(out) };
         p.in_fill -= n;
@@ -403,8 +522,13 @@ impl Backend for XdpBackend {
     }
 
     fn tx(&mut self, port: usize, d: FrameDesc, ctr: &Counters) {
-        self.ports[port].pending.push(d);
-        if self.ports[port].pending.len() >= PENDING_MAX {
+        let Some(p) = self.ports.get_mut(port).and_then(|p| p.as_mut()) else {
+            ctr.drop(Drop::NoPort, 1);
+            self.free.push(d);
+            return;
+        };
+        p.pending.push(d);
+        if p.pending.len() >= PENDING_MAX {
             self.send(port, ctr);
         }
     }
@@ -427,6 +551,7 @@ impl Backend for XdpBackend {
         if self
             .ports
             .iter()
+            .flatten()
             .any(|p| p.in_tx > 0 || !p.pending.is_empty())
         {
             return;
@@ -438,8 +563,8 @@ impl Backend for XdpBackend {
         FrameAccounting {
             total: self.total,
             free: self.free.len(),
-            in_fill: self.ports.iter().map(|p| p.in_fill).sum(),
-            in_tx: self.ports.iter().map(|p| p.in_tx).sum(),
+            in_fill: self.ports.iter().flatten().map(|p| p.in_fill).sum(),
+            in_tx: self.ports.iter().flatten().map(|p| p.in_tx).sum(),
         }
     }
 }
