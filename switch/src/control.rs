@@ -1339,6 +1339,15 @@ fn check_peer(s: &UnixStream, group: Option<&ControlGroup>) -> Result<(), String
     }
 }
 
+/// Removes the socket file on drop.
+pub struct SocketFile(pub PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1354,14 +1363,5 @@ mod tests {
         assert!(!allowed(1000, &[1000, 990], 0, None), "no group configured");
         assert!(allowed(1000, &[1000, 990], 0, Some(&g)), "a member");
         assert!(!allowed(1000, &[1000, 27], 0, Some(&g)), "not a member");
-    }
-}
-
-/// Removes the socket file on drop.
-pub struct SocketFile(pub PathBuf);
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }

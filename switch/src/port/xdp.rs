@@ -454,7 +454,7 @@ impl Backend for XdpBackend {
             p.in_tx -= n;
             self.free.extend_from_slice(&self.scratch[..n]);
         }
-        self.free.extend(p.pending.drain(..));
+        self.free.append(&mut p.pending);
         // Closing the socket ends the kernel's use of its rings; the frames
         // they still held (fill ring entries, and any TX that never
         // completed) are those marked with this slot that are not free.
