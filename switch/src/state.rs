@@ -29,6 +29,24 @@ pub struct Bd {
     pub ports: Vec<u16>,
     /// Remote VTEPs flooded to (VTEP indexes): head-end replication.
     pub flood: Vec<u16>,
+    /// ARP suppression table: (IPv4 address in host order, `u32::from(ip)`,
+    /// and the MAC that owns it), sorted by address for [`Bd::arp_lookup`].
+    /// ARP requests from access ports for these addresses are answered by
+    /// the switch (`pipeline::access`) instead of being flooded. Empty until
+    /// the config fills it.
+    pub arp: Vec<(u32, Mac)>,
+}
+
+impl Bd {
+    /// The MAC that owns `ip` in this BD's ARP suppression table.
+    #[inline]
+    pub fn arp_lookup(&self, ip: Ipv4Addr) -> Option<Mac> {
+        let a = u32::from(ip);
+        self.arp
+            .binary_search_by_key(&a, |e| e.0)
+            .ok()
+            .map(|i| self.arp[i].1)
+    }
 }
 
 /// An access port or the uplink.
@@ -190,6 +208,7 @@ impl State {
                 learning: v.learning,
                 ports: Vec::new(),
                 flood,
+                arp: Vec::new(),
             });
         }
         if vteps.len() > crate::stats::MAX_VTEPS {
