@@ -18,6 +18,12 @@
 //! data area):
 //! - `classify/access_64B`: `access_rx` of a 64 B frame whose destination is
 //!   learned behind a remote VTEP (learn the source, look up the destination).
+//! - `arp/suppress_42B`: `access_rx` of a 42 B ARP request from a learned
+//!   local host for an address in VNI 100's ARP table (1,024 entries; the
+//!   batch's 64 requests spread over it): learn the source (no write), the
+//!   EtherType check, the ARP parse, the table's binary search and the
+//!   in-place rewrite into the reply. The rewrite makes the frame a reply,
+//!   so the frames are restored before every batch as for `decap`.
 //! - `decap/ipv4_{64B,1500B}`: `uplink_rx` of a VXLAN frame carrying a 64 B
 //!   or 1,500 B inner frame: outer checks, learning, lookup and the in-place
 //!   50-byte shift. It overwrites the frame, so before every batch the 64
@@ -65,7 +71,8 @@
 //! - `stats/counters_off`: the same with no counter written. The API has no
 //!   switch to turn counting off, but on this path the stage functions
 //!   themselves count nothing in steady state (`access_rx` counts only when
-//!   learning changes the table; `encap` counts nothing): every increment is
+//!   learning changes the table, is off, or answers an ARP request, none of
+//!   which happens here; `encap` counts nothing): every increment is
 //!   made by the worker and the flush, which here is the bench, so leaving
 //!   them out is a true "off".
 //! - `stats/increments_only`: just those increments (port rx packets and
@@ -79,7 +86,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bench::{
-    access_batch, local_host, uplink_batch, Rig, BATCH, P100A, P200, UL, VTEP_REMOTE, VTEP_ROUTED,
+    access_batch, arp_batch, local_host, uplink_batch, Rig, BATCH, P100A, P200, UL, VTEP_REMOTE,
+    VTEP_ROUTED,
 };
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
@@ -101,6 +109,10 @@ const NOW: u32 = 1;
 const FDB_CAPACITY: usize = 65_536;
 /// Frames in the mem backend: a batch, flood copies included, with room.
 const MEM_FRAMES: usize = 1024;
+/// Entries in VNI 100's ARP table for `arp/suppress_42B`, and the stride
+/// between the entries the batch's requests ask for.
+const ARP_ENTRIES: usize = 1024;
+const ARP_STRIDE: usize = 16;
 
 fn rig() -> Rig {
     let rig = Rig::new(FDB_CAPACITY);
@@ -171,20 +183,48 @@ fn restored(b: &mut Bencher, frames: &mut Frames, mut body: impl FnMut(&mut Fram
 fn bench_classify(c: &mut Criterion) {
     let rig = rig();
     let v = rig.vtep(VTEP_REMOTE);
-    let frames = Frames::new(access_batch(64));
-    for (buf, &len) in frames.bufs.iter().zip(&frames.lens) {
-        let r = access_rx(&rig.state, &rig.fdb, P100A, &buf[..len], NOW, &rig.ctr);
+    let mut frames = Frames::new(access_batch(64));
+    for (buf, &len) in frames.bufs.iter_mut().zip(&frames.lens) {
+        let r = access_rx(&rig.state, &rig.fdb, P100A, &mut buf[..len], NOW, &rig.ctr);
         assert_eq!(r, Ok(Verdict::Vtep(v)));
     }
     let mut g = group(c, "classify");
+    // access_rx writes only ARP requests it answers: these frames stay as
+    // they are, so there is nothing to restore.
     g.bench_function("access_64B", |b| {
         b.iter(|| {
             let mut n = 0;
-            for (buf, &len) in frames.bufs.iter().zip(&frames.lens) {
-                let r = access_rx(&rig.state, &rig.fdb, P100A, &buf[..len], NOW, &rig.ctr);
+            for (buf, &len) in frames.bufs.iter_mut().zip(&frames.lens) {
+                let r = access_rx(&rig.state, &rig.fdb, P100A, &mut buf[..len], NOW, &rig.ctr);
                 n += usize::from(matches!(black_box(r), Ok(Verdict::Vtep(_))));
             }
             n
+        })
+    });
+    g.finish();
+}
+
+/// `access_rx` over a batch of ARP requests that the ARP table answers.
+fn arp_suppress_batch(rig: &Rig, f: &mut Frames) -> usize {
+    let mut n = 0;
+    for (buf, &len) in f.bufs.iter_mut().zip(&f.lens) {
+        let r = access_rx(&rig.state, &rig.fdb, P100A, &mut buf[..len], NOW, &rig.ctr);
+        n += usize::from(matches!(black_box(r), Ok(Verdict::Port(P100A))));
+    }
+    n
+}
+
+fn bench_arp(c: &mut Criterion) {
+    let mut rig = rig();
+    rig.fill_arp(100, ARP_ENTRIES);
+    let mut frames = Frames::new(arp_batch(ARP_STRIDE, ARP_ENTRIES));
+    let before = rig.ctr.events(Event::ArpSuppressed);
+    assert_eq!(arp_suppress_batch(&rig, &mut frames), BATCH);
+    assert_eq!(rig.ctr.events(Event::ArpSuppressed) - before, BATCH as u64);
+    let mut g = group(c, "arp");
+    g.bench_function("suppress_42B", |b| {
+        restored(b, &mut frames, |f| {
+            black_box(arp_suppress_batch(&rig, f));
         })
     });
     g.finish();
@@ -369,7 +409,7 @@ fn core_access_to_uplink<const COUNT: bool>(rig: &Rig, f: &mut Frames) -> usize 
         if COUNT {
             ctr.port_rx(usize::from(P100A), *len);
         }
-        match access_rx(st, &rig.fdb, P100A, &buf[..*len], NOW, ctr) {
+        match access_rx(st, &rig.fdb, P100A, &mut buf[..*len], NOW, ctr) {
             Ok(Verdict::Vtep(v)) => {
                 let bd = st.ports[usize::from(P100A)].bd.expect("p100a has a BD");
                 let vni = st.bds[usize::from(bd)].vni;
@@ -497,6 +537,7 @@ fn bench_overhead(c: &mut Criterion) {
 criterion_group!(
     benches,
     bench_classify,
+    bench_arp,
     bench_decap,
     bench_encap,
     bench_ecmp,

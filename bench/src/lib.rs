@@ -166,6 +166,17 @@ impl Rig {
             self.fdb.learn(bd, &remote_host(i), Dest::Vtep(v), now);
         }
     }
+
+    /// Fills `vni`'s ARP suppression table with `n` entries: [`remote_ip`]
+    /// `i` owned by [`remote_host`] `i`, for `i` in `0..n`.
+    pub fn fill_arp(&mut self, vni: u32, n: usize) {
+        let bd = usize::from(self.bd(vni));
+        let mut arp: Vec<(u32, Mac)> = (0..n)
+            .map(|i| (u32::from(remote_ip(i)), remote_host(i)))
+            .collect();
+        arp.sort_unstable();
+        self.state.bds[bd].arp = arp;
+    }
 }
 
 /// Local host `i` (behind an access port).
@@ -176,6 +187,35 @@ pub fn local_host(i: usize) -> Mac {
 /// Remote host `i` (behind a remote VTEP).
 pub fn remote_host(i: usize) -> Mac {
     [2, 0, 0, 0x20, (i >> 8) as u8, i as u8]
+}
+
+/// Overlay address of local host `i` (`i` < 32,768): 198.19.0.0/17.
+pub fn local_ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(198, 19, (i >> 8) as u8, i as u8)
+}
+
+/// Overlay address of remote host `i` (`i` < 32,768): 198.19.128.0/17.
+pub fn remote_ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(198, 19, 128 | (i >> 8) as u8, i as u8)
+}
+
+/// A 42-byte Ethernet/IPv4 ARP request, broadcast: who has `tpa`? Tell
+/// `spa` at `sha`.
+#[rustfmt::skip]
+pub fn arp_request(sha: Mac, spa: Ipv4Addr, tpa: Ipv4Addr) -> Vec<u8> {
+    let mut f = Vec::with_capacity(42);
+    f.extend_from_slice(&[0xff; 6]);          // Ethernet destination: broadcast
+    f.extend_from_slice(&sha);                // Ethernet source
+    f.extend_from_slice(&[0x08, 0x06]);       // EtherType ARP
+    f.extend_from_slice(&[0x00, 0x01]);       // HTYPE Ethernet
+    f.extend_from_slice(&[0x08, 0x00]);       // PTYPE IPv4
+    f.extend_from_slice(&[6, 4]);             // HLEN, PLEN
+    f.extend_from_slice(&[0x00, 0x01]);       // OPER request
+    f.extend_from_slice(&sha);                // SHA
+    f.extend_from_slice(&spa.octets());       // SPA
+    f.extend_from_slice(&[0; 6]);             // THA: unknown
+    f.extend_from_slice(&tpa.octets());       // TPA
+    f
 }
 
 /// An inner Ethernet + IPv4 + UDP frame of exactly `len` bytes (at least 42)
@@ -226,6 +266,15 @@ pub fn uplink_batch(vni: u32, inner_len: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The [`BATCH`] ARP requests from local host `i` for the address of remote
+/// host `i * stride % n`: with [`Rig::fill_arp`]`(vni, n)`, every one is in
+/// the table, and the lookups spread over it.
+pub fn arp_batch(stride: usize, n: usize) -> Vec<Vec<u8>> {
+    (0..BATCH)
+        .map(|i| arp_request(local_host(i), local_ip(i), remote_ip(i * stride % n)))
+        .collect()
+}
+
 /// SplitMix64: a fast deterministic generator for table keys. Not for
 /// anything but benches.
 pub struct Rng(u64);
@@ -265,9 +314,9 @@ mod tests {
         let rig = Rig::new(1024);
         rig.learn_hosts(100, P100A, 1);
         let v = rig.vtep(VTEP_REMOTE);
-        for f in access_batch(64) {
+        for mut f in access_batch(64) {
             assert_eq!(
-                access_rx(&rig.state, &rig.fdb, P100A, &f, 1, &rig.ctr),
+                access_rx(&rig.state, &rig.fdb, P100A, &mut f, 1, &rig.ctr),
                 Ok(Verdict::Vtep(v))
             );
         }
@@ -279,6 +328,21 @@ mod tests {
                 Ok(Verdict::Port(P100A))
             );
             assert_eq!(len, 1500);
+        }
+    }
+
+    #[test]
+    fn rig_answers_the_arp_batch() {
+        let mut rig = Rig::new(1024);
+        rig.learn_hosts(100, P100A, 1);
+        rig.fill_arp(100, 1024);
+        for (i, mut f) in arp_batch(16, 1024).into_iter().enumerate() {
+            assert_eq!(
+                access_rx(&rig.state, &rig.fdb, P100A, &mut f, 1, &rig.ctr),
+                Ok(Verdict::Port(P100A))
+            );
+            assert_eq!(&f[..6], &local_host(i), "to the requester");
+            assert_eq!(&f[6..12], &remote_host(i * 16 % 1024), "from the owner");
         }
     }
 }

@@ -30,6 +30,24 @@ pub struct Bd {
     pub ports: Vec<u16>,
     /// Remote VTEPs flooded to (VTEP indexes): head-end replication.
     pub flood: Vec<u16>,
+    /// ARP suppression table: (IPv4 address in host order, `u32::from(ip)`,
+    /// and the MAC that owns it), sorted by address for [`Bd::arp_lookup`].
+    /// ARP requests from access ports for these addresses are answered by
+    /// the switch (`pipeline::access`) instead of being flooded. Empty until
+    /// the config fills it.
+    pub arp: Vec<(u32, Mac)>,
+}
+
+impl Bd {
+    /// The MAC that owns `ip` in this BD's ARP suppression table.
+    #[inline]
+    pub fn arp_lookup(&self, ip: Ipv4Addr) -> Option<Mac> {
+        let a = u32::from(ip);
+        self.arp
+            .binary_search_by_key(&a, |e| e.0)
+            .ok()
+            .map(|i| self.arp[i].1)
+    }
 }
 
 impl Bd {
@@ -40,6 +58,7 @@ impl Bd {
             learning: false,
             ports: Vec::new(),
             flood: Vec::new(),
+            arp: Vec::new(),
         }
     }
     /// Whether this slot holds no VNI (deleted, or never used).
@@ -365,6 +384,12 @@ impl State {
                     .iter()
                     .map(|ip| vtep_slots.slot(ip).expect("every address has a slot") as u16)
                     .collect(),
+                arp: {
+                    let mut t: Vec<(u32, Mac)> =
+                        v.arp.iter().map(|e| (u32::from(e.ip), e.mac)).collect();
+                    t.sort_unstable();
+                    t
+                },
             };
         }
         let mut vni_index: Vec<(u32, u16)> = config

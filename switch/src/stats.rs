@@ -88,8 +88,14 @@ named! {
         LearnFull = "learn.fdb_full",
         /// Frames from a VTEP in no flood list: forwarded, source not learned.
         LearnUnknownVtep = "learn.unknown_vtep",
+        /// Frames whose source MAC was not learned because learning is off in
+        /// their VNI (counted per frame, not per distinct MAC; the frame still went on).
+        LearnDisabled = "learn.disabled",
         /// ARP requests for our VTEP address answered by the switch.
         ArpVtepReply = "arp.vtep_replies",
+        /// ARP requests from access ports answered by the switch from the
+        /// VNI's ARP table (ARP suppression) instead of being flooded.
+        ArpSuppressed = "arp.suppressed",
         /// Partial TCP/UDP checksums (offload left to "hardware") completed.
         CsumCompleted = "csum.completed",
         /// TSC cycles spent in poll iterations that moved frames (idle polls excluded).

@@ -139,7 +139,7 @@ pub fn forward<B: Backend>(
         let v = if port == UPLINK {
             uplink_rx(st, fdb, buf, len, now, ctr)
         } else {
-            access_rx(st, fdb, port, &buf[..*len], now, ctr)
+            access_rx(st, fdb, port, &mut buf[..*len], now, ctr)
         };
         // The frame goes on (decapsulated, when from the uplink): finish any
         // checksum its sender left to offload (pipeline::csum).

@@ -21,7 +21,7 @@ use std::net::Ipv4Addr;
 use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, PacketBuilder, UdpHeader};
 use proptest::prelude::*;
 use vxswitch::config::Config;
-use vxswitch::fdb::Fdb;
+use vxswitch::fdb::{Dest, Fdb};
 use vxswitch::port::arena::ArenaDesc;
 use vxswitch::port::mem::MemBackend;
 use vxswitch::port::Backend;
@@ -1221,4 +1221,319 @@ proptest! {
         d.assert_accounted();
         sw.assert_frames_home();
     }
+}
+
+// ---------------------------------------------------------------------------
+// 11. ARP suppression on access ports.
+
+/// Overlay addresses of A, B and C (as `udp_frame` gives them).
+const IP_A: Ipv4Addr = Ipv4Addr::new(198, 19, 100, 0x0a);
+const IP_B: Ipv4Addr = Ipv4Addr::new(198, 19, 100, 0x0b);
+const IP_X: Ipv4Addr = Ipv4Addr::new(198, 19, 100, 0x01);
+const IP_Z: Ipv4Addr = Ipv4Addr::new(198, 19, 100, 0x02);
+const IP_NOBODY: Ipv4Addr = Ipv4Addr::new(198, 19, 100, 0x99);
+
+/// The switch with VNI 100's ARP table holding B, X (remote) and Z (remote),
+/// and VNI 200's holding nothing.
+fn arp_switch() -> Switch {
+    let mut sw = Switch::from_config(CONFIG, UPLINK_MAC, true, 512);
+    let bd = usize::from(sw.state.bd_of_vni(100).expect("VNI 100 is configured"));
+    let mut table = vec![
+        (u32::from(IP_Z), MAC_Z),
+        (u32::from(IP_B), MAC_B),
+        (u32::from(IP_X), MAC_X),
+    ];
+    table.sort_unstable();
+    sw.state.bds[bd].arp = table;
+    sw
+}
+
+/// Checks every field of `r`, the ARP reply that `owner` (`owner_ip`) owns
+/// sends to `requester` at `requester_ip`, as `etherparse` slices it.
+fn check_arp_reply(
+    r: &[u8],
+    requester: [u8; 6],
+    requester_ip: Ipv4Addr,
+    owner: [u8; 6],
+    owner_ip: Ipv4Addr,
+) {
+    assert_eq!(r.len(), 42, "the request's length");
+    let p = etherparse::SlicedPacket::from_ethernet(r).expect("an Ethernet frame");
+    let Some(etherparse::LinkSlice::Ethernet2(eth)) = p.link else {
+        panic!("no Ethernet II header: {:?}", p.link);
+    };
+    assert_eq!(eth.destination(), requester, "Ethernet dst: the requester");
+    assert_eq!(eth.source(), owner, "Ethernet src: the owner");
+    assert_eq!(eth.ether_type(), EtherType::ARP);
+    let Some(etherparse::NetSlice::Arp(arp)) = p.net else {
+        panic!("no ARP packet: {:?}", p.net);
+    };
+    let arp = arp.to_packet();
+    assert_eq!(arp.hw_addr_type, etherparse::ArpHardwareId::ETHERNET);
+    assert_eq!(arp.proto_addr_type, EtherType::IPV4);
+    assert_eq!((arp.hw_addr_size(), arp.protocol_addr_size()), (6, 4));
+    assert_eq!(
+        arp.try_eth_ipv4().expect("Ethernet/IPv4 ARP"),
+        etherparse::ArpEthIpv4Packet {
+            operation: etherparse::ArpOperation::REPLY,
+            sender_mac: owner,
+            sender_ipv4: owner_ip.octets(),
+            target_mac: requester,
+            target_ipv4: requester_ip.octets(),
+        }
+    );
+}
+
+#[test]
+fn arp_request_for_a_known_address_answered_on_its_port() {
+    let mut sw = arp_switch();
+    let bd = sw.state.bd_of_vni(100).expect("VNI 100 is configured");
+
+    let (out, d) = sw.send(P100A, &arp(1, MAC_A, IP_A, IP_B));
+    let back = only_on(&out, P100A);
+    assert_eq!(back.len(), 1, "one reply, back where the request came from");
+    check_arp_reply(&back[0], MAC_A, IP_A, MAC_B, IP_B);
+    d.assert_drops(&[]);
+    // The requester is learned first, as the source of any frame is.
+    d.assert_events(&[(Event::LearnNew, 1), (Event::ArpSuppressed, 1)]);
+    assert_eq!(sw.fdb.lookup(bd, &MAC_A), Some(Dest::Port(P100A as u16)));
+    assert_eq!(d.ports[P100A], [1, 42, 1, 42]);
+    assert_eq!(d.ports[UL], [0; 4], "nothing to the underlay");
+    assert_eq!(d.vteps.iter().map(|v| v[0]).sum::<u64>(), 0);
+    d.assert_accounted();
+
+    // Remote owners too, from the other port: the binary search finds each.
+    for (owner, owner_ip) in [(MAC_X, IP_X), (MAC_Z, IP_Z)] {
+        let (out, d) = sw.send(P100B, &arp(1, MAC_B, IP_B, owner_ip));
+        let back = only_on(&out, P100B);
+        assert_eq!(back.len(), 1);
+        check_arp_reply(&back[0], MAC_B, IP_B, owner, owner_ip);
+        d.assert_drops(&[]);
+        assert_eq!(d.event(Event::ArpSuppressed), 1);
+        assert_eq!(d.event(Event::Flooded), 0);
+        d.assert_accounted();
+    }
+
+    // An RFC 5227 probe (sender 0.0.0.0) from another station asks too,
+    // and hears the owner.
+    let (out, d) = sw.send(P100A, &arp(1, MAC_A, Ipv4Addr::UNSPECIFIED, IP_B));
+    let back = only_on(&out, P100A);
+    assert_eq!(back.len(), 1);
+    check_arp_reply(&back[0], MAC_A, Ipv4Addr::UNSPECIFIED, MAC_B, IP_B);
+    d.assert_drops(&[]);
+    d.assert_events(&[(Event::ArpSuppressed, 1)]);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn arp_the_table_cannot_answer_is_flooded() {
+    let mut sw = arp_switch();
+    let cases = [
+        (
+            "an address not in the table",
+            arp(1, MAC_A, IP_A, IP_NOBODY),
+        ),
+        ("a reply, not a request", arp(2, MAC_A, IP_A, IP_B)),
+        // A gratuitous ARP announces: everyone should hear it.
+        ("a gratuitous request", arp(1, MAC_B, IP_B, IP_B)),
+        ("a gratuitous reply", arp(2, MAC_B, IP_B, IP_B)),
+        // The owner probing its own address must not hear itself (it
+        // would take the reply for a conflict); nobody else answers.
+        (
+            "the owner's own probe",
+            arp(1, MAC_B, Ipv4Addr::UNSPECIFIED, IP_B),
+        ),
+    ];
+    for (name, f) in &cases {
+        let from = if f[6..12] == MAC_B { P100B } else { P100A };
+        let other = if from == P100A { P100B } else { P100A };
+        let (out, d) = sw.send(from, f);
+        assert!(out[from].is_empty(), "{name}: nothing back");
+        assert_eq!(out[other], vec![f.clone()], "{name}: local copy");
+        assert!(out[P200].is_empty(), "{name}: nothing into VNI 200");
+        assert_eq!(out[UL].len(), 2, "{name}: one copy per VTEP");
+        for o in &out[UL] {
+            let dst = Ipv4Addr::from(<[u8; 4]>::try_from(&o[30..34]).expect("4 bytes"));
+            let mac = if dst == VTEP2 { VTEP2_MAC } else { VTEP3_MAC };
+            check_outer(o, dst, mac, 100, f);
+        }
+        d.assert_drops(&[]);
+        assert_eq!(d.event(Event::ArpSuppressed), 0, "{name}");
+        assert_eq!(d.event(Event::Flooded), 1, "{name}");
+        assert_eq!(d.event(Event::Encap), 2, "{name}");
+        d.assert_accounted();
+    }
+
+    // The table is per VNI: C in VNI 200 asking for B's address is flooded
+    // in VNI 200.
+    let f = arp(1, MAC_C, Ipv4Addr::new(198, 19, 200, 0x0c), IP_B);
+    let (out, d) = sw.send(P200, &f);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 1);
+    check_outer(&ul[0], VTEP2, VTEP2_MAC, 200, &f);
+    d.assert_drops(&[]);
+    d.assert_events(&[(Event::Flooded, 1), (Event::Encap, 1), (Event::LearnNew, 1)]);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn truncated_arp_from_an_access_port_is_flooded() {
+    // A switch forwards what it cannot read as ARP like any other frame:
+    // only the suppression is skipped. Shorter than an Ethernet header is
+    // dropped as `rx.truncated`, as for any frame.
+    let mut sw = arp_switch();
+    let full = arp(1, MAC_A, IP_A, IP_B);
+    for len in 0..full.len() {
+        let cut = &full[..len];
+        let (out, d) = sw.send(P100A, cut);
+        if len < 14 {
+            assert_silent(&out);
+            d.assert_drops(&[(Drop::Truncated, 1)]);
+            d.assert_events(&[]);
+            continue;
+        }
+        assert!(out[P100A].is_empty(), "len {len}: nothing back");
+        assert_eq!(out[P100B], vec![cut.to_vec()], "len {len}: flooded");
+        assert_eq!(out[UL].len(), 2, "len {len}: one copy per VTEP");
+        d.assert_drops(&[]);
+        assert_eq!(d.event(Event::ArpSuppressed), 0, "len {len}");
+        assert_eq!(d.event(Event::Flooded), 1, "len {len}");
+        d.assert_accounted();
+    }
+    // The whole request is answered.
+    let (out, d) = sw.send(P100A, &full);
+    check_arp_reply(&only_on(&out, P100A)[0], MAC_A, IP_A, MAC_B, IP_B);
+    assert_eq!(d.event(Event::ArpSuppressed), 1);
+    sw.assert_frames_home();
+}
+
+proptest! {
+    #[test]
+    fn damaged_arp_on_access_ports_ends_in_one_place(
+        frames in proptest::collection::vec(
+            (
+                1usize..4,
+                0usize..4,
+                proptest::collection::vec((0usize..42, any::<u8>()), 0..4),
+                0usize..=42,
+            ),
+            1..100,
+        )
+    ) {
+        let mut sw = arp_switch();
+        let before = sw.snapshot();
+        for (port, kind, hits, len) in &frames {
+            let mut f = match kind {
+                0 => arp(1, MAC_A, IP_A, IP_B),
+                1 => arp(1, MAC_B, Ipv4Addr::UNSPECIFIED, IP_X),
+                2 => arp(1, MAC_C, IP_A, IP_Z),
+                _ => arp(2, MAC_B, IP_B, IP_A),
+            };
+            for &(at, v) in hits {
+                f[at] = v;
+            }
+            f.truncate(*len);
+            sw.inject(*port, &f);
+        }
+        sw.run();
+        let out = sw.take_all();
+        let d = sw.snapshot().since(&before);
+        let sent: usize = out.iter().map(Vec::len).sum();
+        prop_assert_eq!(sent as u64, d.tx());
+        prop_assert_eq!(d.rx(), frames.len() as u64);
+        prop_assert!(d.event(Event::ArpSuppressed) <= frames.len() as u64);
+        d.assert_accounted();
+        sw.assert_frames_home();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 12. Learning off.
+
+#[test]
+fn learning_off_floods_unknown_counts_unlearned_and_uses_static_entries() {
+    let config = CONFIG.replacen("id = 100\n", "id = 100\nlearning = false\n", 1);
+    let mut sw = Switch::from_config(&config, UPLINK_MAC, true, 256);
+    let bd = sw.state.bd_of_vni(100).expect("VNI 100 is configured");
+    assert!(!sw.state.bds[usize::from(bd)].learning);
+    let v2 = sw.vtep(VTEP2);
+    let start = sw.snapshot();
+    let n = 3;
+
+    // Access side: A to B, again and again: never learned, always flooded.
+    for i in 0..n {
+        let f = udp_frame(MAC_A, MAC_B, i, b"who is B?");
+        let (out, d) = sw.send(P100A, &f);
+        assert_eq!(out[P100B], vec![f.clone()], "flooded to the other port");
+        assert_eq!(out[UL].len(), 2, "and to both VTEPs");
+        assert!(out[P100A].is_empty() && out[P200].is_empty());
+        d.assert_drops(&[]);
+        d.assert_events(&[
+            (Event::Flooded, 1),
+            (Event::FloodCopies, 2),
+            (Event::Encap, 2),
+            (Event::LearnDisabled, 1),
+        ]);
+    }
+    // B answers A: A was never learned, so the answer is flooded too.
+    let (out, d) = sw.send(P100B, &udp_frame(MAC_B, MAC_A, 1, b"here"));
+    assert_eq!(out[P100A].len(), 1);
+    assert_eq!(out[UL].len(), 2);
+    assert_eq!(d.event(Event::LearnDisabled), 1);
+
+    // Decap side: X behind .2 to A: not learned behind .2, flooded locally.
+    let inner = udp_frame(MAC_X, MAC_A, 7, b"from afar");
+    let (out, d) = sw.send(UL, &vxlan(VTEP2, 100, &inner));
+    assert_eq!(out[P100A], vec![inner.clone()]);
+    assert_eq!(out[P100B], vec![inner.clone()]);
+    assert!(out[UL].is_empty() && out[P200].is_empty());
+    d.assert_drops(&[]);
+    d.assert_events(&[
+        (Event::Decap, 1),
+        (Event::Flooded, 1),
+        (Event::FloodCopies, 1),
+        (Event::LearnDisabled, 1),
+    ]);
+    assert_eq!(d.vteps[v2], [0, 0, 1]);
+
+    let d = sw.snapshot().since(&start);
+    assert_eq!(d.event(Event::LearnNew), 0);
+    assert_eq!(d.event(Event::LearnDisabled), n as u64 + 2);
+    assert!(sw.fdb.is_empty(), "nothing learned with learning off");
+
+    // Static entries are used: B on p100b, A on p100a, X behind .2.
+    sw.fdb
+        .insert_static(bd, &MAC_B, Dest::Port(P100B as u16))
+        .expect("room in the FDB");
+    sw.fdb
+        .insert_static(bd, &MAC_A, Dest::Port(P100A as u16))
+        .expect("room in the FDB");
+    sw.fdb
+        .insert_static(bd, &MAC_X, Dest::Vtep(v2 as u16))
+        .expect("room in the FDB");
+    let f = udp_frame(MAC_A, MAC_B, 9, b"to B");
+    let (out, d) = sw.send(P100A, &f);
+    assert_eq!(only_on(&out, P100B), &[f]);
+    d.assert_drops(&[]);
+    d.assert_events(&[(Event::LearnDisabled, 1)]);
+
+    let f = tcp_frame(MAC_A, MAC_X, 40000, b"to X");
+    let (out, d) = sw.send(P100A, &f);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 1, "to .2 only");
+    check_outer(&ul[0], VTEP2, VTEP2_MAC, 100, &f);
+    d.assert_drops(&[]);
+    d.assert_events(&[(Event::Encap, 1), (Event::LearnDisabled, 1)]);
+
+    let (out, d) = sw.send(UL, &vxlan(VTEP2, 100, &inner));
+    assert_eq!(only_on(&out, P100A), &[inner]);
+    d.assert_drops(&[]);
+    d.assert_events(&[(Event::Decap, 1), (Event::LearnDisabled, 1)]);
+    assert_eq!(sw.fdb.len(), 3, "only the static entries");
+
+    // VNI 200 still learns.
+    let (_, d) = sw.send(P200, &icmp_frame(MAC_C, BROADCAST, 1));
+    assert_eq!(d.event(Event::LearnNew), 1);
+    assert_eq!(d.event(Event::LearnDisabled), 0);
+    sw.assert_frames_home();
 }

@@ -6,6 +6,7 @@
 //! counting, so no stage can lose a frame without naming why.
 
 pub mod access;
+pub mod arp;
 pub mod csum;
 pub mod encap;
 pub mod hash;
@@ -14,7 +15,8 @@ pub mod uplink;
 /// Where a frame goes next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Transmit unchanged on this local port.
+    /// Transmit on this local port: unchanged, or (ARP suppression, the
+    /// port the frame came in on) rewritten into the ARP reply.
     Port(u16),
     /// Encapsulate toward this remote VTEP (VTEP index) and send on the uplink.
     Vtep(u16),

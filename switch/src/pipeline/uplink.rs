@@ -9,11 +9,10 @@
 //! says the switch owns the uplink.
 
 use super::access::count_learn;
-use super::Verdict;
+use super::{arp, Verdict};
 use crate::fdb::{Dest, Fdb};
 use crate::state::State;
 use crate::stats::{Counters, Drop, Event};
-use crate::wire::arp::{ArpPacket, OP_REQUEST};
 use crate::wire::ethernet::{self, EthernetFrame};
 use crate::wire::ipv4::{self, Ipv4Packet};
 use crate::wire::udp::UdpPacket;
@@ -87,6 +86,8 @@ pub fn uplink_rx(
             ctr.vtep_rx(usize::from(v));
             if st.bds[usize::from(bd)].learning {
                 count_learn(ctr, fdb.learn(bd, &src, Dest::Vtep(v), now_secs));
+            } else {
+                ctr.event(Event::LearnDisabled, 1);
             }
         }
         None => ctr.event(Event::LearnUnknownVtep, 1),
@@ -110,19 +111,11 @@ pub fn uplink_rx(
 
 /// Answers an ARP request for our VTEP address by rewriting it into the reply.
 fn arp_for_vtep(st: &State, frame: &mut [u8], ctr: &Counters) -> Result<Verdict, Drop> {
-    let mut eth = EthernetFrame::new_checked(frame).map_err(|_| Drop::Truncated)?;
-    let requester = {
-        let arp = ArpPacket::new_checked(eth.payload()).map_err(|_| Drop::NotVxlan)?;
-        if arp.oper() != OP_REQUEST || arp.target_ip() != st.vtep_ip {
-            return Err(Drop::NotVxlan);
-        }
-        arp.sender_mac()
-    };
-    ArpPacket::new_checked(eth.payload_mut())
-        .map_err(|_| Drop::NotVxlan)?
-        .make_reply(&st.uplink_mac);
-    eth.set_dst(&requester);
-    eth.set_src(&st.uplink_mac);
+    match arp::request(frame) {
+        Some(req) if req.target_ip == st.vtep_ip => {}
+        _ => return Err(Drop::NotVxlan),
+    }
+    arp::reply_in_place(frame, &st.uplink_mac);
     ctr.event(Event::ArpVtepReply, 1);
     Ok(Verdict::Reply)
 }
