@@ -294,7 +294,7 @@ fn bench_ecmp(c: &mut Criterion) {
     let rig = rig();
     let st = &rig.state;
     let routed = &st.vteps[usize::from(rig.vtep(VTEP_ROUTED))];
-    assert!(routed.mac.is_none() && st.next_hops.len() == 4);
+    assert!(routed.mac.is_none() && st.config.underlay.next_hops.len() == 4);
     let frames = access_batch(64);
     let mut hdrs = vec![[0u8; ENCAP_LEN]; BATCH];
     let mut g = group(c, "ecmp");

@@ -1003,7 +1003,9 @@ impl Control {
 
     fn nexthop_list(&self) -> Vec<NexthopInfo> {
         let st = self.shared.state.load();
-        st.next_hops
+        st.config
+            .underlay
+            .next_hops
             .iter()
             .map(|m| NexthopInfo { mac: format_mac(m) })
             .collect()

@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod control;
+pub mod ecmp;
 pub mod fdb;
 pub mod host;
 pub mod pipeline;

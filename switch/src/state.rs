@@ -10,6 +10,7 @@
 use std::net::Ipv4Addr;
 
 use crate::config::{Config, FdbDest};
+use crate::ecmp::{Hop, Resilient};
 use crate::fdb::Dest;
 use crate::wire::{checksum, ethernet, ipv4, udp, vxlan, Mac};
 
@@ -179,7 +180,11 @@ pub struct State {
     pub vteps: Vec<Vtep>,
     /// (ip, vtep index), sorted by address.
     vtep_index: Vec<(u32, u16)>,
+    /// Underlay next hops by slot (all-zero for a vacant slot); the ECMP
+    /// table's hop indexes point here.
     pub next_hops: Vec<Mac>,
+    /// Flow hash -> next hop (a resilient bucket table, see [`crate::ecmp`]).
+    pub ecmp: Resilient,
     /// The config this state was built from, with the resolved VTEP address
     /// and MTU filled in.
     pub config: Config,
@@ -423,6 +428,26 @@ impl State {
                 bd,
             };
         }
+        // Next hops keep their slots too, so ECMP moves only the flows a
+        // change must move.
+        let prev_hops: Vec<Option<Mac>> = prev.map_or_else(Vec::new, |p| {
+            p.next_hops
+                .iter()
+                .map(|m| (*m != [0; 6]).then_some(*m))
+                .collect()
+        });
+        let hop_slots = Slots::assign(&prev_hops, &u.next_hops, 0);
+        let next_hops: Vec<Mac> = hop_slots.keys.iter().map(|k| k.unwrap_or([0; 6])).collect();
+        let hops: Vec<Hop> = hop_slots
+            .keys
+            .iter()
+            .map(|k| Hop {
+                weight: u32::from(k.is_some()),
+                up: k.is_some(),
+            })
+            .collect();
+        let mut ecmp = prev.map(|p| p.ecmp.clone()).unwrap_or_default();
+        ecmp.update(&hops);
         let mut resolved = config.clone();
         resolved.underlay.vtep = Some(vtep_ip);
         resolved.underlay.mtu = Some(uplink_mtu);
@@ -441,7 +466,8 @@ impl State {
             ports,
             vteps,
             vtep_index,
-            next_hops: u.next_hops.clone(),
+            next_hops,
+            ecmp,
             config: resolved,
         })
     }

@@ -32,7 +32,7 @@ pub fn encap(
     if outer_ip_len > usize::from(st.uplink_mtu) || len + ENCAP_LEN > buf.len() {
         return Err(Drop::TooBig);
     }
-    if vtep.mac.is_none() && st.next_hops.is_empty() {
+    if vtep.mac.is_none() && st.ecmp.pick(hash).is_none() {
         return Err(Drop::Unresolved);
     }
     buf.copy_within(..len, ENCAP_LEN);
@@ -52,9 +52,11 @@ pub fn encap(
 #[inline]
 pub fn write_outer(h: &mut [u8], st: &State, vtep: &Vtep, vni: u32, hash: u32, ip_len: u16) {
     h.copy_from_slice(&vtep.template);
-    if vtep.mac.is_none() && !st.next_hops.is_empty() {
-        let nh = &st.next_hops[(hash as usize) % st.next_hops.len()];
-        h[..6].copy_from_slice(nh);
+    if vtep.mac.is_none() {
+        // Through the next hops: the flow's ECMP bucket picks one.
+        if let Some(nh) = st.ecmp.pick(hash) {
+            h[..6].copy_from_slice(&st.next_hops[usize::from(nh)]);
+        }
     }
     let tmpl_csum = u16::from_be_bytes([h[IP + 10], h[IP + 11]]);
     h[IP + 2..IP + 4].copy_from_slice(&ip_len.to_be_bytes());
