@@ -104,8 +104,18 @@ int xdp_uplink(struct xdp_md *ctx)
 		return XDP_PASS;
 	if ((void *)(eth + 1) > end)
 		return count(V_MALFORMED, XDP_PASS);
-	if (eth->h_proto == bpf_htons(ETH_P_ARP) && c->arp)
-		return to_socket(ctx);
+	if (eth->h_proto == bpf_htons(ETH_P_ARP) && c->arp) {
+		// Only requests for the VTEP address, which the switch answers;
+		// replies (to the switch's next-hop probes among them) go on to
+		// the kernel, where the switch's ARP socket sees them.
+		__u8 *arp = (void *)(eth + 1);
+		if ((void *)(arp + 28) > end)
+			return count(V_MALFORMED, XDP_PASS);
+		if (arp[6] == 0 && arp[7] == 1 &&
+		    *(__u32 *)(arp + 24) == c->vtep_be)
+			return to_socket(ctx);
+		return count(V_NOT_IPV4, XDP_PASS);
+	}
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return count(V_NOT_IPV4, XDP_PASS);
 	struct iphdr *ip = (void *)(eth + 1);

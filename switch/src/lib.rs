@@ -13,6 +13,7 @@ pub mod fdb;
 pub mod host;
 pub mod pipeline;
 pub mod port;
+pub mod probe;
 pub mod state;
 pub mod stats;
 pub mod underlay;
