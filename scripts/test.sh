@@ -38,6 +38,9 @@ E2E=(
     "e2e/host_reachable.sh xdp"
     "e2e/host_reachable.sh packet"
     "e2e/nexthop_auto.sh"
+    "e2e/live_control.sh xdp"
+    "e2e/live_control.sh xdp2"
+    "e2e/live_control.sh packet"
 )
 passed=0 failed=0 failures=()
 for t in "${E2E[@]}"; do

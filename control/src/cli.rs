@@ -106,9 +106,18 @@ pub fn request(spec: &CommandSpec, m: &ArgMatches) -> Result<Request, String> {
                     .get_many::<Mac>(a.key)?
                     .map(|mac| serde_json::Value::from(mac.to_string()))
                     .collect(),
-                ArgKind::Toggle | ArgKind::Name | ArgKind::Path => m
+                ArgKind::Toggle | ArgKind::Name => m
                     .get_many::<String>(a.key)?
                     .map(|s| serde_json::Value::from(s.as_str()))
+                    .collect(),
+                // The switch runs elsewhere: a path is sent absolute, as
+                // the operator meant it from here.
+                ArgKind::Path => m
+                    .get_many::<String>(a.key)?
+                    .map(|s| {
+                        let p = std::path::absolute(s).unwrap_or_else(|_| s.into());
+                        serde_json::Value::from(p.to_string_lossy().into_owned())
+                    })
                     .collect(),
             };
             Some(v)

@@ -97,8 +97,16 @@ fn call(path: &Path, req: &Request) -> Result<serde_json::Value> {
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut line = serde_json::to_string(req)?;
     line.push('\n');
-    s.write_all(line.as_bytes())
-        .with_context(|| format!("writing to {}", path.display()))?;
+    // A switch that refuses the peer answers and closes at once: a write
+    // that fails then is no reason to miss its answer.
+    if let Err(e) = s.write_all(line.as_bytes()) {
+        if !matches!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+        ) {
+            return Err(e).with_context(|| format!("writing to {}", path.display()));
+        }
+    }
     let mut reply = String::new();
     BufReader::new(s)
         .read_line(&mut reply)

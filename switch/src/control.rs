@@ -424,6 +424,7 @@ impl Control {
     }
 
     fn dispatch(&mut self, req: Request) -> Handled {
+        check_request(&req)?;
         match req {
             Request::VniAdd { id, flood_remote } => self.vni_add(id, flood_remote),
             Request::VniDel { id } => self.vni_del(id),
@@ -1012,6 +1013,12 @@ impl Control {
     }
 
     fn config_save(&self, file: Option<PathBuf>) -> Handled {
+        if let Some(f) = file.as_ref().filter(|f| !f.is_absolute()) {
+            return Err(format!(
+                "--file {}: give an absolute path (the switch does not share your working directory)",
+                f.display()
+            ));
+        }
         let path = file.or_else(|| self.config_path.clone()).ok_or_else(|| {
             "the switch was started without --config: give --file PATH".to_string()
         })?;
@@ -1210,6 +1217,55 @@ impl Control {
             .collect();
         out.sort_by(|a, b| (a.vni, &a.mac).cmp(&(b.vni, &b.mac)));
         out
+    }
+}
+
+/// Checks the values a request carries that its JSON types do not, with
+/// the words vxctl uses, before anything else looks at them.
+fn check_request(req: &Request) -> Result<(), String> {
+    let vni_ok = |v: u32| {
+        if (1..=0xff_ffff).contains(&v) {
+            Ok(())
+        } else {
+            Err(format!("{v} is not a VNI (1-16777215)"))
+        }
+    };
+    match req {
+        Request::VniAdd { id, .. } | Request::VniDel { id } | Request::VniSet { id, .. } => {
+            vni_ok(*id)
+        }
+        Request::PortAdd { name, vni } => {
+            vni_ok(*vni)?;
+            if name.is_empty()
+                || name.len() > 15
+                || name == "."
+                || name == ".."
+                || name.contains(['/', ':'])
+                || name.chars().any(char::is_whitespace)
+            {
+                return Err(format!(
+                    "{name:?} is not an interface name (1-15 bytes, no '/', ':' or spaces)"
+                ));
+            }
+            Ok(())
+        }
+        Request::TunnelAdd { vni, .. }
+        | Request::TunnelDel { vni, .. }
+        | Request::FdbAdd { vni, .. }
+        | Request::FdbDel { vni, .. }
+        | Request::ArpDel { vni, .. } => vni_ok(*vni),
+        Request::ArpAdd { vni, ip, .. } => {
+            vni_ok(*vni)?;
+            if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip.is_loopback() {
+                return Err(format!("{ip} is not a unicast address"));
+            }
+            Ok(())
+        }
+        Request::TunnelList { vni }
+        | Request::FdbShow { vni }
+        | Request::FdbFlush { vni }
+        | Request::ArpList { vni } => vni.map_or(Ok(()), vni_ok),
+        _ => Ok(()),
     }
 }
 
