@@ -2,7 +2,7 @@
 //!
 //! `vxswitch` reads one TOML file at start-up ([`Config::load`]) naming the
 //! underlay (local VTEP address, VXLAN UDP port, MTU, TTL, source-port range,
-//! next-hop routers and on-link neighbours), the FDB limits, who may use
+//! next-hop routers with their probing and on-link neighbours), the FDB limits, who may use
 //! `vxctl`, the VNIs with their head-end replication lists, static FDB entries
 //! and ARP suppression entries, and the access ports bound to each VNI.
 //! The schema is documented key by key in `configs/README.md`.
@@ -34,6 +34,9 @@ const DEFAULT_SRC_PORT_MIN: u16 = 49152;
 const DEFAULT_SRC_PORT_MAX: u16 = 65535;
 const DEFAULT_FDB_CAPACITY: u32 = 65536;
 const DEFAULT_FDB_AGE_SECS: u32 = 300;
+const DEFAULT_PROBE_INTERVAL_MS: u32 = 100;
+const DEFAULT_PROBE_MISSES: u32 = 3;
+const DEFAULT_NEXT_HOP_WEIGHT: u32 = 1;
 
 const MIN_MTU: i128 = 576;
 const MAX_MTU: i128 = 3800;
@@ -41,6 +44,10 @@ const MAX_VNI: i128 = 0xff_ffff;
 const MAX_FDB_CAPACITY: i128 = 1 << 24;
 const MAX_FDB_AGE_SECS: i128 = 86_400 * 30;
 const MIN_SRC_PORT: i128 = 1024;
+const MIN_PROBE_INTERVAL_MS: i128 = 10;
+const MAX_PROBE_INTERVAL_MS: i128 = 10_000;
+const MAX_PROBE_MISSES: i128 = 100;
+const MAX_NEXT_HOP_WEIGHT: i128 = 1000;
 /// `IFNAMSIZ - 1`: the longest Linux interface name in bytes.
 const MAX_IFNAME_LEN: usize = 15;
 /// The longest group name shadow-utils' `groupadd` accepts by default.
@@ -56,9 +63,13 @@ const UNDERLAY_KEYS: &[&str] = &[
     "mtu",
     "ttl",
     "src_port_range",
+    "probe_interval_ms",
+    "probe_misses",
     "next_hops",
+    "next_hop",
     "neighbor",
 ];
+const NEXT_HOP_KEYS: &[&str] = &["ip", "mac", "weight"];
 const NEIGHBOR_KEYS: &[&str] = &["ip", "mac"];
 const FDB_KEYS: &[&str] = &["capacity", "age_secs"];
 const CONTROL_KEYS: &[&str] = &["group"];
@@ -101,10 +112,45 @@ pub struct Underlay {
     pub src_port_min: u16,
     /// Highest outer UDP source port (default 65535).
     pub src_port_max: u16,
-    /// Underlay router MACs for remote VTEPs without a neighbor entry (flow-hashed over them).
-    pub next_hops: Vec<MacAddr>,
+    /// Underlay routers for remote VTEPs without a neighbor entry, flows
+    /// spread over the live ones by weight: the legacy `next_hops` list
+    /// first, then the `[[underlay.next_hop]]` tables, in file order. No two
+    /// share an `ip` or a `mac`.
+    pub next_hops: Vec<NextHop>,
+    /// How often each next hop with an `ip` is probed by ARP, in
+    /// milliseconds (default 100).
+    pub probe_interval_ms: u32,
+    /// Unanswered probes in a row after which such a hop is down (default 3).
+    pub probe_misses: u32,
     /// Remote VTEPs on the uplink subnet with their MAC.
     pub neighbors: Vec<Neighbor>,
+}
+
+/// An underlay router (or peer) that remote VTEPs without a neighbor entry
+/// are reached through. At least one of `ip` and `mac` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextHop {
+    /// Its address on the uplink subnet (unicast, not `underlay.vtep`);
+    /// `Some`: the switch probes it by ARP, learns its MAC and marks it down
+    /// when it stops answering. `None`: never probed, always up.
+    pub ip: Option<Ipv4Addr>,
+    /// Its MAC (unicast, non-zero); with `ip`, only the start value until an
+    /// ARP reply says otherwise. `None` requires `ip`.
+    pub mac: Option<MacAddr>,
+    /// Relative share of flows, 1..=1000 (default 1).
+    pub weight: u32,
+}
+
+impl NextHop {
+    /// A hop known only by its MAC, weight 1: what a legacy `next_hops`
+    /// entry and `vxctl nexthop add --mac` give.
+    pub fn mac(mac: MacAddr) -> NextHop {
+        NextHop {
+            ip: None,
+            mac: Some(mac),
+            weight: DEFAULT_NEXT_HOP_WEIGHT,
+        }
+    }
 }
 
 /// A remote VTEP reachable directly on the uplink subnet.
@@ -204,6 +250,8 @@ impl Default for Config {
                 src_port_min: DEFAULT_SRC_PORT_MIN,
                 src_port_max: DEFAULT_SRC_PORT_MAX,
                 next_hops: Vec::new(),
+                probe_interval_ms: DEFAULT_PROBE_INTERVAL_MS,
+                probe_misses: DEFAULT_PROBE_MISSES,
                 neighbors: Vec::new(),
             },
             fdb: FdbSettings {
@@ -270,7 +318,9 @@ impl Config {
     /// Serialises the config in the schema [`Config::parse`] reads.
     ///
     /// Every key is written explicitly (defaults included) except `vtep`,
-    /// `mtu` and `control.group` when they are `None`, so
+    /// `mtu`, `control.group` and a next hop's `ip` or `mac` when they are
+    /// `None`; next hops are written as `[[underlay.next_hop]]` tables, never
+    /// as the legacy `next_hops` list. So
     /// `parse(&c.to_toml(), _) == Ok(c)` for any valid `c`.
     pub fn to_toml(&self) -> String {
         let mut out = String::new();
@@ -295,12 +345,19 @@ impl Config {
             "src_port_range = [{}, {}]",
             u.src_port_min, u.src_port_max
         )?;
-        let hops: Vec<String> = u
-            .next_hops
-            .iter()
-            .map(|mac| format!("\"{}\"", format_mac(mac)))
-            .collect();
-        writeln!(out, "next_hops = [{}]", hops.join(", "))?;
+        writeln!(out, "probe_interval_ms = {}", u.probe_interval_ms)?;
+        writeln!(out, "probe_misses = {}", u.probe_misses)?;
+        // Always the table form: it holds every hop the legacy list can.
+        for hop in &u.next_hops {
+            writeln!(out, "\n[[underlay.next_hop]]")?;
+            if let Some(ip) = hop.ip {
+                writeln!(out, "ip = \"{ip}\"")?;
+            }
+            if let Some(mac) = &hop.mac {
+                writeln!(out, "mac = \"{}\"", format_mac(mac))?;
+            }
+            writeln!(out, "weight = {}", hop.weight)?;
+        }
         for n in &u.neighbors {
             writeln!(out, "\n[[underlay.neighbor]]")?;
             writeln!(out, "ip = \"{}\"", n.ip)?;
@@ -389,6 +446,14 @@ fn table_header(path: &str) -> String {
         }
     }
     header
+}
+
+/// The next hops' addresses and MACs read so far, each with the line that
+/// defined it, for the duplicate checks across both forms.
+#[derive(Default)]
+struct HopsSeen {
+    ips: HashMap<Ipv4Addr, usize>,
+    macs: HashMap<MacAddr, usize>,
 }
 
 /// A static FDB entry's `port`, checked once every `[[port]]` has been read
@@ -691,25 +756,42 @@ impl Checker<'_> {
         if let Some(v) = t.get("src_port_range") {
             self.src_port_range(v, u);
         }
+        if let Some(v) = t.get("probe_interval_ms") {
+            let (lo, hi) = (MIN_PROBE_INTERVAL_MS, MAX_PROBE_INTERVAL_MS);
+            if let Some(n) = self.int(v, "underlay.probe_interval_ms", lo, hi, "") {
+                u.probe_interval_ms = n;
+            }
+        }
+        if let Some(v) = t.get("probe_misses") {
+            if let Some(n) = self.int(v, "underlay.probe_misses", 1, MAX_PROBE_MISSES, "") {
+                u.probe_misses = n;
+            }
+        }
+        // Both forms share the duplicate checks: the legacy list first, then
+        // the tables, which is also the order they take in `next_hops`.
+        let mut seen = HopsSeen::default();
         if let Some(a) = t
             .get("next_hops")
             .and_then(|v| self.array(v, "underlay.next_hops"))
         {
-            let mut seen: HashMap<MacAddr, usize> = HashMap::new();
             for (i, item) in a.iter().enumerate() {
                 let path = format!("underlay.next_hops[{i}]");
                 let Some(mac) = self.mac(item, &path, "a next hop") else {
                     continue;
                 };
-                if let Some(j) = seen.get(&mac) {
-                    let msg = format!(
-                        "duplicate next hop {} (also underlay.next_hops[{j}])",
-                        format_mac(&mac)
-                    );
-                    self.report(&item.span(), &path, msg);
-                } else {
-                    seen.insert(mac, i);
-                    u.next_hops.push(mac);
+                if self.hop_mac_is_new(mac, item, &path, &mut seen) {
+                    u.next_hops.push(NextHop::mac(mac));
+                }
+            }
+        }
+        if let Some(a) = t
+            .get("next_hop")
+            .and_then(|v| self.table_array(v, "underlay.next_hop"))
+        {
+            for (i, item) in a.iter().enumerate() {
+                let path = format!("underlay.next_hop[{i}]");
+                if let Some(hop) = self.next_hop(item, &path, u.vtep, &mut seen) {
+                    u.next_hops.push(hop);
                 }
             }
         }
@@ -752,6 +834,81 @@ impl Checker<'_> {
                 u.src_port_max = hi;
             }
         }
+    }
+
+    /// Records `mac` as a next hop's at `v`'s line; false (and reported) when
+    /// an earlier next hop has it.
+    fn hop_mac_is_new(
+        &mut self,
+        mac: MacAddr,
+        v: &Value<'_>,
+        path: &str,
+        seen: &mut HopsSeen,
+    ) -> bool {
+        if let Some(first) = seen.macs.get(&mac) {
+            let msg = format!(
+                "duplicate next hop {} (first defined at line {first})",
+                format_mac(&mac)
+            );
+            self.report(&v.span(), path, msg);
+            false
+        } else {
+            seen.macs.insert(mac, self.line(v.span().start));
+            true
+        }
+    }
+
+    /// Checks one `[[underlay.next_hop]]`.
+    fn next_hop(
+        &mut self,
+        item: &Value<'_>,
+        path: &str,
+        vtep: Option<Ipv4Addr>,
+        seen: &mut HopsSeen,
+    ) -> Option<NextHop> {
+        let t = self.table(item, path)?;
+        self.check_keys(t, path, NEXT_HOP_KEYS);
+        let mut valid = true;
+        let mut ip = None;
+        if let Some(v) = t.get("ip") {
+            let ip_path = format!("{path}.ip");
+            ip = self.ipv4(v, &ip_path, "a next hop");
+            if let Some(addr) = ip {
+                if vtep == Some(addr) {
+                    let msg = format!("{addr} is this switch's own address (underlay.vtep)");
+                    self.report(&v.span(), &ip_path, msg);
+                    ip = None;
+                } else if let Some(first) = seen.ips.get(&addr) {
+                    let msg = format!("duplicate next hop {addr} (first defined at line {first})");
+                    self.report(&v.span(), &ip_path, msg);
+                    ip = None;
+                } else {
+                    seen.ips.insert(addr, self.line(v.span().start));
+                }
+            }
+            valid &= ip.is_some();
+        }
+        let mut mac = None;
+        if let Some(v) = t.get("mac") {
+            let mac_path = format!("{path}.mac");
+            mac = self
+                .mac(v, &mac_path, "a next hop")
+                .filter(|&m| self.hop_mac_is_new(m, v, &mac_path, seen));
+            valid &= mac.is_some();
+        }
+        if t.get("ip").is_none() && t.get("mac").is_none() {
+            self.report(&item.span(), path, "needs ip or mac");
+            valid = false;
+        }
+        let mut weight = DEFAULT_NEXT_HOP_WEIGHT;
+        if let Some(v) = t.get("weight") {
+            let w_path = format!("{path}.weight");
+            match self.int(v, &w_path, 1, MAX_NEXT_HOP_WEIGHT, "") {
+                Some(w) => weight = w,
+                None => valid = false,
+            }
+        }
+        valid.then_some(NextHop { ip, mac, weight })
     }
 
     fn neighbor(
@@ -1130,7 +1287,17 @@ udp_port = 4790
 mtu = 1500
 ttl = 32
 src_port_range = [50000, 60000]
+probe_interval_ms = 250
+probe_misses = 5
 next_hops = ["02:00:00:00:00:FE", "02-00-00-00-00-fd"]
+
+[[underlay.next_hop]]
+ip = "198.18.0.254"
+weight = 3
+
+[[underlay.next_hop]]
+ip = "198.18.0.253"
+mac = "02:00:00:00:00:fc"
 
 [[underlay.neighbor]]
 ip = "198.18.0.2"
@@ -1213,7 +1380,22 @@ vni = 16777215
                 ttl: 32,
                 src_port_min: 50000,
                 src_port_max: 60000,
-                next_hops: vec![[2, 0, 0, 0, 0, 0xfe], [2, 0, 0, 0, 0, 0xfd]],
+                next_hops: vec![
+                    NextHop::mac([2, 0, 0, 0, 0, 0xfe]),
+                    NextHop::mac([2, 0, 0, 0, 0, 0xfd]),
+                    NextHop {
+                        ip: Some(Ipv4Addr::new(198, 18, 0, 254)),
+                        mac: None,
+                        weight: 3
+                    },
+                    NextHop {
+                        ip: Some(Ipv4Addr::new(198, 18, 0, 253)),
+                        mac: Some([2, 0, 0, 0, 0, 0xfc]),
+                        weight: 1
+                    },
+                ],
+                probe_interval_ms: 250,
+                probe_misses: 5,
                 neighbors: vec![
                     Neighbor {
                         ip: IP2,
@@ -1303,6 +1485,10 @@ vni = 16777215
         );
         assert!(c.underlay.next_hops.is_empty() && c.underlay.neighbors.is_empty());
         assert_eq!(
+            (c.underlay.probe_interval_ms, c.underlay.probe_misses),
+            (100, 3)
+        );
+        assert_eq!(
             c.fdb,
             FdbSettings {
                 capacity: 65536,
@@ -1366,7 +1552,7 @@ vni = 16777215
     fn unknown_keys() {
         only(
             "# lab\n[underlay]\nmtuu = 1500\n",
-            "t.toml:3: underlay.mtuu: unknown field (expected one of vtep, udp_port, mtu, ttl, src_port_range, next_hops, neighbor)",
+            "t.toml:3: underlay.mtuu: unknown field (expected one of vtep, udp_port, mtu, ttl, src_port_range, probe_interval_ms, probe_misses, next_hops, next_hop, neighbor)",
         );
         only(
             "\nbogus = 1\n",
@@ -2035,11 +2221,185 @@ flood = ["198.18.0.2",
         );
         only(
             "[underlay]\nnext_hops = [\"02:00:00:00:00:01\", \"02:00:00:00:00:01\"]\n",
-            "t.toml:2: underlay.next_hops[1]: duplicate next hop 02:00:00:00:00:01 (also underlay.next_hops[0])",
+            "t.toml:2: underlay.next_hops[1]: duplicate next hop 02:00:00:00:00:01 (first defined at line 2)",
         );
         only(
             "[[underlay.neighbor]]\nip = \"10.0.0.2\"\nmac = \"ff:ff:ff:ff:ff:ff\"\n",
             "t.toml:3: underlay.neighbor[0].mac: ff:ff:ff:ff:ff:ff is a multicast MAC address (low bit of the first octet is set); a neighbor needs a unicast MAC",
+        );
+    }
+
+    #[test]
+    fn next_hop_tables() {
+        let c = ok("[underlay]\nnext_hops = [\"02:00:00:00:00:01\"]\n\
+            [[underlay.next_hop]]\nip = \"10.0.0.254\"\n\
+            [[underlay.next_hop]]\nmac = \"02:00:00:00:00:02\"\nweight = 1000\n\
+            [[underlay.next_hop]]\nip = \"10.0.0.253\"\nmac = \"02:00:00:00:00:03\"\nweight = 7\n");
+        assert_eq!(
+            c.underlay.next_hops,
+            vec![
+                NextHop::mac([2, 0, 0, 0, 0, 1]),
+                NextHop {
+                    ip: Some(Ipv4Addr::new(10, 0, 0, 254)),
+                    mac: None,
+                    weight: 1
+                },
+                NextHop {
+                    ip: None,
+                    mac: Some([2, 0, 0, 0, 0, 2]),
+                    weight: 1000
+                },
+                NextHop {
+                    ip: Some(Ipv4Addr::new(10, 0, 0, 253)),
+                    mac: Some([2, 0, 0, 0, 0, 3]),
+                    weight: 7
+                },
+            ]
+        );
+        // The legacy list is written back as tables, and reads back the same.
+        let text = c.to_toml();
+        assert!(!text.contains("next_hops"), "{text}");
+        assert_eq!(ok(&text), c);
+    }
+
+    #[test]
+    fn next_hop_rules() {
+        // The [[underlay.next_hop]] under test starts at line 3.
+        let head = "[underlay]\nvtep = \"10.0.0.1\"\n[[underlay.next_hop]]\n";
+        let hop = |body: &str| format!("{head}{body}");
+        let cases = [
+            (hop("weight = 2\n"), "t.toml:3: underlay.next_hop[0]: needs ip or mac"),
+            (hop(""), "t.toml:3: underlay.next_hop[0]: needs ip or mac"),
+            (
+                hop("ip = \"10.0.0.2\"\nweight = 0\n"),
+                "t.toml:5: underlay.next_hop[0].weight: 0 is out of range 1..=1000",
+            ),
+            (
+                hop("ip = \"10.0.0.2\"\nweight = 1001\n"),
+                "t.toml:5: underlay.next_hop[0].weight: 1001 is out of range 1..=1000",
+            ),
+            (
+                hop("ip = \"10.0.0.2\"\nweight = \"2\"\n"),
+                "t.toml:5: underlay.next_hop[0].weight: expected an integer, found a string",
+            ),
+            (
+                hop("ip = \"10.0.0.1\"\n"),
+                "t.toml:4: underlay.next_hop[0].ip: 10.0.0.1 is this switch's own address (underlay.vtep)",
+            ),
+            (
+                hop("ip = \"224.0.0.1\"\n"),
+                "t.toml:4: underlay.next_hop[0].ip: 224.0.0.1 is a multicast address (a next hop must be a unicast address)",
+            ),
+            (
+                hop("ip = \"10.0.0.2\"\n[[underlay.next_hop]]\nmac = \"02:00:00:00:00:05\"\n\
+                    [[underlay.next_hop]]\nip = \"10.0.0.2\"\nmac = \"02:00:00:00:00:06\"\n"),
+                "t.toml:8: underlay.next_hop[2].ip: duplicate next hop 10.0.0.2 (first defined at line 4)",
+            ),
+            (
+                hop("ip = \"10.0.0.2\"\nmac = \"ff:ff:ff:ff:ff:ff\"\n"),
+                "t.toml:5: underlay.next_hop[0].mac: ff:ff:ff:ff:ff:ff is a multicast MAC address (low bit of the first octet is set); a next hop needs a unicast MAC",
+            ),
+            (
+                hop("mac = \"02:00:00:00:00:05\"\nip = 5\n"),
+                "t.toml:5: underlay.next_hop[0].ip: expected a string, found an integer",
+            ),
+            (
+                hop("ip = \"10.0.0.2\"\nport = 1\n"),
+                "t.toml:5: underlay.next_hop[0].port: unknown field (expected one of ip, mac, weight)",
+            ),
+        ];
+        for (text, expected) in cases {
+            only(&text, expected);
+        }
+        only(
+            "[underlay]\nnext_hop = \"10.0.0.2\"\n",
+            "t.toml:2: underlay.next_hop: expected an array of tables ([[underlay.next_hop]]), found a string",
+        );
+        // A MAC in the legacy list and again in a table: the table's line is
+        // reported, naming the list's.
+        only(
+            "[underlay]\nnext_hops = [\"02:00:00:00:00:01\",\n  \"02:00:00:00:00:02\"]\n\n\
+             [[underlay.next_hop]]\nip = \"10.0.0.2\"\nmac = \"02-00-00-00-00-02\"\n",
+            "t.toml:7: underlay.next_hop[0].mac: duplicate next hop 02:00:00:00:00:02 (first defined at line 3)",
+        );
+        // Two tables with one MAC.
+        only(
+            "[[underlay.next_hop]]\nmac = \"02:00:00:00:00:01\"\n\
+             [[underlay.next_hop]]\nmac = \"02:00:00:00:00:01\"\nweight = 2\n",
+            "t.toml:4: underlay.next_hop[1].mac: duplicate next hop 02:00:00:00:00:01 (first defined at line 2)",
+        );
+        // Each bad hop is one problem, and the good ones around it stay.
+        let p = problems(&hop(
+            "weight = 3\n[[underlay.next_hop]]\nip = \"10.0.0.2\"\n[[underlay.next_hop]]\nmac = \"02:00:00:00:00:01\"\nweight = 0\n",
+        ));
+        assert_eq!(
+            p,
+            vec![
+                "t.toml:3: underlay.next_hop[0]: needs ip or mac",
+                "t.toml:9: underlay.next_hop[2].weight: 0 is out of range 1..=1000",
+            ]
+        );
+    }
+
+    #[test]
+    fn probe_ranges() {
+        let cases = [
+            (
+                "probe_interval_ms = 9",
+                "underlay.probe_interval_ms: 9 is out of range 10..=10000",
+            ),
+            (
+                "probe_interval_ms = 10001",
+                "underlay.probe_interval_ms: 10001 is out of range 10..=10000",
+            ),
+            (
+                "probe_interval_ms = \"100\"",
+                "underlay.probe_interval_ms: expected an integer, found a string",
+            ),
+            (
+                "probe_misses = 0",
+                "underlay.probe_misses: 0 is out of range 1..=100",
+            ),
+            (
+                "probe_misses = 101",
+                "underlay.probe_misses: 101 is out of range 1..=100",
+            ),
+        ];
+        for (line, msg) in cases {
+            only(
+                &format!("[underlay]\n{line}\n"),
+                &format!("t.toml:2: {msg}"),
+            );
+        }
+        let c = ok("[underlay]\nprobe_interval_ms = 10\nprobe_misses = 100\n");
+        assert_eq!(
+            (c.underlay.probe_interval_ms, c.underlay.probe_misses),
+            (10, 100)
+        );
+        let c = ok("[underlay]\nprobe_interval_ms = 10000\nprobe_misses = 1\n");
+        assert_eq!(
+            (c.underlay.probe_interval_ms, c.underlay.probe_misses),
+            (10_000, 1)
+        );
+    }
+
+    #[test]
+    fn check_reports_a_next_hop_without_ip_or_mac() {
+        let mut c = built_config();
+        c.underlay
+            .next_hops
+            .push(NextHop::mac([2, 0, 0, 0, 0, 0xfe]));
+        c.underlay.next_hops.push(NextHop {
+            ip: None,
+            mac: None,
+            weight: 2,
+        });
+        let line = toml_line(&c, "[[underlay.next_hop]]", 1);
+        assert_eq!(
+            c.check().unwrap_err().problems,
+            vec![format!(
+                "<running config>:{line}: underlay.next_hop[1]: needs ip or mac"
+            )]
         );
     }
 
@@ -2299,10 +2659,25 @@ vni = 100
         u.ttl = rng.range(1, 255) as u8;
         u.src_port_min = rng.range(1024, 65535) as u16;
         u.src_port_max = rng.range(u64::from(u.src_port_min), 65535) as u16;
-        for i in 0..rng.range(0, 3) {
+        u.probe_interval_ms = rng.range(10, 10_000) as u32;
+        u.probe_misses = rng.range(1, 100) as u32;
+        for i in 0..rng.range(0, 4) {
             let b = rng.next().to_be_bytes();
-            u.next_hops
-                .push([(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], i as u8]);
+            // The last octets are the index, so addresses and MACs are
+            // unique; 192.0.2.0/24 is never the VTEP (198.18.0.0/24).
+            let ip = Ipv4Addr::new(192, 0, 2, i as u8 + 1);
+            let mac = [(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], i as u8];
+            let (ip, mac) = match rng.range(0, 2) {
+                0 => (Some(ip), None),
+                1 => (None, Some(mac)),
+                _ => (Some(ip), Some(mac)),
+            };
+            let weight = if rng.coin() {
+                1
+            } else {
+                rng.range(1, 1000) as u32
+            };
+            u.next_hops.push(NextHop { ip, mac, weight });
         }
         for i in 0..rng.range(0, 3) {
             let b = rng.next().to_be_bytes();
@@ -2407,7 +2782,26 @@ vni = 100
         let c = ok(example);
         assert_eq!(c.vnis.len(), 2);
         assert_eq!(c.ports.len(), 2);
-        assert_eq!(c.underlay.next_hops, vec![[2, 0, 0, 0, 0, 0xfe]]);
+        assert_eq!(
+            c.underlay.next_hops,
+            vec![
+                NextHop::mac([2, 0, 0, 0, 0, 0xfe]),
+                NextHop {
+                    ip: Some(Ipv4Addr::new(198, 18, 0, 254)),
+                    mac: None,
+                    weight: 2
+                },
+                NextHop {
+                    ip: Some(Ipv4Addr::new(198, 18, 0, 253)),
+                    mac: Some([2, 0, 0, 0, 0, 0xfd]),
+                    weight: 1
+                },
+            ]
+        );
+        assert_eq!(
+            (c.underlay.probe_interval_ms, c.underlay.probe_misses),
+            (100, 3)
+        );
         assert_eq!(c.control.group.as_deref(), Some("vxctl"));
         assert!(!c.vnis[1].learning);
         assert_eq!(

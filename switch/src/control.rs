@@ -29,12 +29,14 @@ use vxctl::{
     VersionInfo, VniInfo, VniStats, VtepStats, WorkerStats, MAX_REQUEST_BYTES,
 };
 
-use crate::config::{format_mac, ArpEntry, Config, FdbDest, PortConfig, StaticFdb, VniConfig};
+use crate::config::{
+    format_mac, ArpEntry, Config, FdbDest, NextHop, PortConfig, StaticFdb, VniConfig,
+};
 use crate::fdb::Dest;
 use crate::port::xdp::XdpMode;
 use crate::port::xdp_prog::{Role, XdpProgram};
 use crate::port::{FrameAccounting, PortSpec};
-use crate::state::{State, UplinkInfo, Via};
+use crate::state::{HopKey, State, UplinkInfo, Via};
 use crate::stats::{Counters, Drop as DropReason, Event};
 use crate::underlay::{Resolution, Resolver};
 use crate::worker::{Change, Command};
@@ -982,20 +984,32 @@ impl Control {
 
     fn nexthop_add(&mut self, mac: [u8; 6]) -> Handled {
         let st = self.shared.state.load_full();
-        if st.config.underlay.next_hops.contains(&mac) {
+        if st
+            .config
+            .underlay
+            .next_hops
+            .iter()
+            .any(|h| h.mac == Some(mac))
+        {
             return Err(format!("next hop {} exists already", format_mac(&mac)));
         }
-        let next = self.prepare(|c| c.underlay.next_hops.push(mac))?;
+        let next = self.prepare(|c| c.underlay.next_hops.push(NextHop::mac(mac)))?;
         self.publish(next);
         done(format!("next hop {} added", format_mac(&mac)))
     }
 
     fn nexthop_del(&mut self, mac: [u8; 6]) -> Handled {
         let st = self.shared.state.load_full();
-        if !st.config.underlay.next_hops.contains(&mac) {
+        if !st
+            .config
+            .underlay
+            .next_hops
+            .iter()
+            .any(|h| h.mac == Some(mac))
+        {
             return Err(format!("next hop {} does not exist", format_mac(&mac)));
         }
-        let next = self.prepare(|c| c.underlay.next_hops.retain(|m| *m != mac))?;
+        let next = self.prepare(|c| c.underlay.next_hops.retain(|h| h.mac != Some(mac)))?;
         self.publish(next);
         // VTEPs that went through next hops may now be resolved from the kernel.
         self.resolve_vteps();
@@ -1008,7 +1022,15 @@ impl Control {
             .underlay
             .next_hops
             .iter()
-            .map(|m| NexthopInfo { mac: format_mac(m) })
+            .map(|h| {
+                // The running MAC (what ARP found, for a probed hop), else
+                // the configured one; "-" while a probed hop has none.
+                let running = HopKey::of(h).and_then(|k| st.next_hop(k)?.mac);
+                let mac = running
+                    .or(h.mac)
+                    .map_or_else(|| "-".into(), |m| format_mac(&m));
+                NexthopInfo { mac }
+            })
             .collect()
     }
 

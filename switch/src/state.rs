@@ -1,6 +1,6 @@
 //! The running state: an immutable snapshot of everything the workers read
 //! besides the FDB: VNIs and their bridge domains, ports, remote VTEPs with
-//! their prebuilt outer headers, next hops, MTU.
+//! their prebuilt outer headers, next hops with the ECMP table over them, MTU.
 //!
 //! The control thread builds a new [`State`] for every change and publishes it
 //! through [`Shared::state`] (arc-swap, read-copy-update). A worker loads it
@@ -9,7 +9,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::config::{Config, FdbDest};
+use crate::config::{Config, FdbDest, NextHop};
 use crate::ecmp::{Hop, Resilient};
 use crate::fdb::Dest;
 use crate::wire::{checksum, ethernet, ipv4, udp, vxlan, Mac};
@@ -146,6 +146,42 @@ impl std::fmt::Display for Via {
     }
 }
 
+/// What a next hop is known by across live changes: its address when it has
+/// one, so a MAC that ARP learns or changes keeps its slot (and its ECMP
+/// buckets); else its MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HopKey {
+    /// A hop with an `ip` (probed by ARP).
+    Ip(Ipv4Addr),
+    /// A hop known only by its MAC (never probed).
+    Mac(Mac),
+}
+
+impl HopKey {
+    /// The key of a configured hop; `None` for one with neither `ip` nor
+    /// `mac`, which a validated config does not hold.
+    pub fn of(hop: &NextHop) -> Option<HopKey> {
+        match (hop.ip, hop.mac) {
+            (Some(ip), _) => Some(HopKey::Ip(ip)),
+            (None, Some(mac)) => Some(HopKey::Mac(mac)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// An underlay next hop in its slot of [`State::next_hops`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextHopState {
+    pub key: HopKey,
+    /// The MAC its frames go to; `None` while unknown (an `ip` hop whose
+    /// config gives no `mac` and that ARP has not resolved).
+    pub mac: Option<Mac>,
+    /// Its share of the ECMP buckets when every hop is up (1..=1000).
+    pub weight: u32,
+    /// Whether the ECMP table sends to it now; never true without `mac`.
+    pub up: bool,
+}
+
 /// What the uplink is, as read from the host at start.
 #[derive(Debug, Clone)]
 pub struct UplinkInfo {
@@ -180,9 +216,10 @@ pub struct State {
     pub vteps: Vec<Vtep>,
     /// (ip, vtep index), sorted by address.
     vtep_index: Vec<(u32, u16)>,
-    /// Underlay next hops by slot (all-zero for a vacant slot); the ECMP
-    /// table's hop indexes point here.
-    pub next_hops: Vec<Mac>,
+    /// Underlay next hops by slot (`None` for a vacant slot); the ECMP
+    /// table's hop indexes point here, and only at hops that are up, so
+    /// every bucket in use names a hop with a MAC.
+    pub next_hops: Vec<Option<NextHopState>>,
     /// Flow hash -> next hop (a resilient bucket table, see [`crate::ecmp`]).
     pub ecmp: Resilient,
     /// The config this state was built from, with the resolved VTEP address
@@ -430,24 +467,45 @@ impl State {
         }
         // Next hops keep their slots too, so ECMP moves only the flows a
         // change must move.
-        let prev_hops: Vec<Option<Mac>> = prev.map_or_else(Vec::new, |p| {
+        let prev_hops: Vec<Option<HopKey>> = prev.map_or_else(Vec::new, |p| {
             p.next_hops
                 .iter()
-                .map(|m| (*m != [0; 6]).then_some(*m))
+                .map(|h| h.as_ref().map(|h| h.key))
                 .collect()
         });
-        let hop_slots = Slots::assign(&prev_hops, &u.next_hops, 0);
-        let next_hops: Vec<Mac> = hop_slots.keys.iter().map(|k| k.unwrap_or([0; 6])).collect();
-        let hops: Vec<Hop> = hop_slots
-            .keys
-            .iter()
-            .map(|k| Hop {
-                weight: u32::from(k.is_some()),
-                up: k.is_some(),
-            })
-            .collect();
+        let hop_keys: Vec<HopKey> = u.next_hops.iter().filter_map(HopKey::of).collect();
+        let hop_slots = Slots::assign(&prev_hops, &hop_keys, 0);
+        let mut next_hops: Vec<Option<NextHopState>> = vec![None; hop_slots.keys.len()];
+        for hop in &u.next_hops {
+            let Some(key) = HopKey::of(hop) else {
+                continue;
+            };
+            let slot = hop_slots.slot(&key).expect("every next hop has a slot");
+            next_hops[slot] = Some(NextHopState {
+                key,
+                mac: hop.mac,
+                weight: hop.weight,
+                up: hop.mac.is_some(),
+            });
+            // An `ip` hop whose configured start MAC is unchanged keeps what
+            // its probes found (its MAC, whether it answers): a change
+            // elsewhere in the config is no news about the hop.
+            let same_start = |p: &&State| {
+                let hops = &p.config.underlay.next_hops;
+                hops.iter()
+                    .any(|h| HopKey::of(h) == Some(key) && h.mac == hop.mac)
+            };
+            let kept = prev
+                .filter(|_| matches!(key, HopKey::Ip(_)))
+                .filter(same_start)
+                .and_then(|p| p.next_hop(key));
+            if let (Some(k), Some(h)) = (kept, next_hops[slot].as_mut()) {
+                h.mac = k.mac;
+                h.up = k.up && k.mac.is_some();
+            }
+        }
         let mut ecmp = prev.map(|p| p.ecmp.clone()).unwrap_or_default();
-        ecmp.update(&hops);
+        ecmp.update(&ecmp_hops(&next_hops));
         let mut resolved = config.clone();
         resolved.underlay.vtep = Some(vtep_ip);
         resolved.underlay.mtu = Some(uplink_mtu);
@@ -530,10 +588,55 @@ impl State {
         st
     }
 
+    /// The next hop known by `key`, if one is configured.
+    pub fn next_hop(&self, key: HopKey) -> Option<&NextHopState> {
+        self.next_hops.iter().flatten().find(|h| h.key == key)
+    }
+
+    /// The MAC of the next hop that the flow with inner hash `hash` takes;
+    /// `None` when no hop is up.
+    #[inline]
+    pub fn next_hop_mac(&self, hash: u32) -> Option<Mac> {
+        let slot = usize::from(self.ecmp.pick(hash)?);
+        self.next_hops.get(slot)?.as_ref()?.mac
+    }
+
+    /// A copy of this state in which the next hop in `slot` has `mac` and is
+    /// `up` (or down), with the ECMP table updated: a hop going down lends
+    /// its buckets to the live hops, one coming back takes its own back.
+    /// A hop without a MAC is down whatever `up` says.
+    pub fn with_next_hop(&self, slot: usize, mac: Option<Mac>, up: bool) -> State {
+        let mut st = self.clone();
+        if let Some(h) = st.next_hops.get_mut(slot).and_then(Option::as_mut) {
+            h.mac = mac;
+            h.up = up && mac.is_some();
+        }
+        st.ecmp.update(&ecmp_hops(&st.next_hops));
+        st
+    }
+
     /// The overlay MTU: what fits in the uplink MTU after encap.
     pub fn overlay_mtu(&self) -> u16 {
         self.uplink_mtu - ENCAP_LEN as u16
     }
+}
+
+/// The ECMP table's view of the next-hop slots: a vacant slot has weight 0,
+/// and a hop without a MAC is down.
+fn ecmp_hops(next_hops: &[Option<NextHopState>]) -> Vec<Hop> {
+    next_hops
+        .iter()
+        .map(|h| match h {
+            None => Hop {
+                weight: 0,
+                up: false,
+            },
+            Some(h) => Hop {
+                weight: h.weight,
+                up: h.up && h.mac.is_some(),
+            },
+        })
+        .collect()
 }
 
 /// Prebuilds the outer header toward `remote`. The destination MAC is the
@@ -707,6 +810,114 @@ mod tests {
             s2.bds[usize::from(s2.bd_of_vni(300).unwrap())].flood,
             vec![v9]
         );
+    }
+
+    fn hop_uplink() -> UplinkInfo {
+        UplinkInfo {
+            name: "ul".into(),
+            mac: [2, 0, 0, 0, 1, 1],
+            ipv4: None,
+            mtu: 1500,
+        }
+    }
+
+    /// A VTEP off the uplink subnet (no neighbor entry) and `hops` as
+    /// `[[underlay.next_hop]]` bodies.
+    fn hop_config(hops: &[&str]) -> Config {
+        let mut text = String::from(
+            "[underlay]\nvtep = \"198.18.0.1\"\n[[vni]]\nid = 100\nflood = [\"203.0.113.7\"]\n",
+        );
+        for h in hops {
+            text.push_str(&format!("[[underlay.next_hop]]\n{h}"));
+        }
+        Config::parse(&text, "t.toml").expect("valid config")
+    }
+
+    fn flows() -> impl Iterator<Item = u32> {
+        (0..1000u32).map(|i| i.wrapping_mul(0x9e37_79b9).rotate_left(7))
+    }
+
+    #[test]
+    fn a_next_hop_without_a_mac_is_down_and_never_picked() {
+        let cfg = hop_config(&[
+            "ip = \"198.18.0.254\"\n",
+            "ip = \"198.18.0.253\"\nmac = \"02:00:00:00:00:fd\"\nweight = 3\n",
+        ]);
+        let st = State::build(&cfg, &hop_uplink(), false).expect("buildable");
+        assert_eq!(st.vteps[0].via, Via::NextHops);
+        assert_eq!(
+            st.next_hops,
+            vec![
+                Some(NextHopState {
+                    key: HopKey::Ip(Ipv4Addr::new(198, 18, 0, 254)),
+                    mac: None,
+                    weight: 1,
+                    up: false
+                }),
+                Some(NextHopState {
+                    key: HopKey::Ip(Ipv4Addr::new(198, 18, 0, 253)),
+                    mac: Some([2, 0, 0, 0, 0, 0xfd]),
+                    weight: 3,
+                    up: true
+                }),
+            ]
+        );
+        assert_eq!(st.ecmp.buckets_of(1), crate::ecmp::BUCKETS);
+        for f in flows() {
+            assert_eq!(st.next_hop_mac(f), Some([2, 0, 0, 0, 0, 0xfd]));
+        }
+        // With no hop that has a MAC, frames through the hops are dropped.
+        let only = hop_config(&["ip = \"198.18.0.254\"\n"]);
+        let st = State::build(&only, &hop_uplink(), false).expect("buildable");
+        assert_eq!(st.next_hop_mac(7), None);
+        let mut buf = vec![0u8; 512];
+        assert_eq!(
+            encap(&mut buf, 60, &st, &st.vteps[0], 100, 7),
+            Err(Drop::Unresolved)
+        );
+        // Once its MAC is known it takes every flow, and encap uses it.
+        let mac = [2, 0, 0, 0, 0, 0xfe];
+        let st = st.with_next_hop(0, Some(mac), true);
+        let n = encap(&mut buf, 60, &st, &st.vteps[0], 100, 7).expect("a hop is up");
+        assert_eq!((n, &buf[..6]), (60 + ENCAP_LEN, &mac[..]));
+    }
+
+    /// An `ip` hop is keyed by its address: a new MAC (from ARP, or a new
+    /// start value in the config) keeps its slot and so its buckets.
+    #[test]
+    fn next_hop_slots_follow_the_address_not_the_mac() {
+        let a = "ip = \"198.18.0.254\"\nmac = \"02:00:00:00:00:fe\"\n";
+        let b = "mac = \"02:00:00:00:00:fd\"\n";
+        let s0 = State::build(&hop_config(&[a, b]), &hop_uplink(), false).expect("buildable");
+        let before: Vec<Option<Mac>> = flows().map(|f| s0.next_hop_mac(f)).collect();
+        let a2 = "ip = \"198.18.0.254\"\nmac = \"02:00:00:00:00:ee\"\n";
+        let s1 = State::rebuild(&hop_config(&[b, a2]), &hop_uplink(), false, Some(&s0))
+            .expect("buildable");
+        assert_eq!(
+            s1.next_hops[0].as_ref().map(|h| h.mac),
+            Some(Some([2, 0, 0, 0, 0, 0xee]))
+        );
+        assert_eq!(s1.ecmp, s0.ecmp, "no bucket moved");
+        for (f, b) in flows().zip(before) {
+            let want = if b == Some([2, 0, 0, 0, 0, 0xfe]) {
+                Some([2, 0, 0, 0, 0, 0xee])
+            } else {
+                b
+            };
+            assert_eq!(s1.next_hop_mac(f), want);
+        }
+        // What probing found survives a rebuild for another change, while
+        // the hop's configured start MAC stays the same.
+        let s2 = s1.with_next_hop(0, Some([2, 0, 0, 0, 0, 0xdd]), false);
+        assert_eq!(s2.ecmp.buckets_of(0), 0);
+        let mut cfg = hop_config(&[b, a2]);
+        cfg.vnis[0].learning = false;
+        let s3 = State::rebuild(&cfg, &hop_uplink(), false, Some(&s2)).expect("buildable");
+        assert_eq!(s3.next_hops, s2.next_hops);
+        assert_eq!(s3.ecmp, s2.ecmp);
+        // It comes back: its own buckets return.
+        let s4 = s3.with_next_hop(0, Some([2, 0, 0, 0, 0, 0xdd]), true);
+        assert_eq!(s4.ecmp, s0.ecmp);
     }
 
     /// A slot vacated by a change is not handed out in that same change:

@@ -32,7 +32,7 @@ pub fn encap(
     if outer_ip_len > usize::from(st.uplink_mtu) || len + ENCAP_LEN > buf.len() {
         return Err(Drop::TooBig);
     }
-    if vtep.mac.is_none() && st.ecmp.pick(hash).is_none() {
+    if vtep.mac.is_none() && st.next_hop_mac(hash).is_none() {
         return Err(Drop::Unresolved);
     }
     buf.copy_within(..len, ENCAP_LEN);
@@ -53,9 +53,10 @@ pub fn encap(
 pub fn write_outer(h: &mut [u8], st: &State, vtep: &Vtep, vni: u32, hash: u32, ip_len: u16) {
     h.copy_from_slice(&vtep.template);
     if vtep.mac.is_none() {
-        // Through the next hops: the flow's ECMP bucket picks one.
-        if let Some(nh) = st.ecmp.pick(hash) {
-            h[..6].copy_from_slice(&st.next_hops[usize::from(nh)]);
+        // Through the next hops: the flow's ECMP bucket picks one (a live
+        // one, so it has a MAC; `encap` drops the frame when none is up).
+        if let Some(mac) = st.next_hop_mac(hash) {
+            h[..6].copy_from_slice(&mac);
         }
     }
     let tmpl_csum = u16::from_be_bytes([h[IP + 10], h[IP + 11]]);
