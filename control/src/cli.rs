@@ -15,6 +15,12 @@ fn value_parser(kind: ArgKind) -> clap::builder::ValueParser {
                 _ => Err(format!("{s:?} is not a VNI (1-16777215)")),
             }
         }),
+        ArgKind::Weight => clap::builder::ValueParser::new(|s: &str| -> Result<u32, String> {
+            match s.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => Ok(n),
+                _ => Err(format!("{s:?} is not a weight (1-1000)")),
+            }
+        }),
         ArgKind::Ipv4 => clap::value_parser!(std::net::Ipv4Addr).into(),
         ArgKind::Mac => clap::builder::ValueParser::new(|s: &str| s.parse::<Mac>()),
         ArgKind::Toggle => clap::builder::PossibleValuesParser::new(["on", "off"]).into(),
@@ -94,7 +100,7 @@ pub fn request(spec: &CommandSpec, m: &ArgMatches) -> Result<Request, String> {
     for a in spec.args {
         let one = |m: &ArgMatches| -> Option<Vec<serde_json::Value>> {
             let v: Vec<serde_json::Value> = match a.kind {
-                ArgKind::Vni => m
+                ArgKind::Vni | ArgKind::Weight => m
                     .get_many::<u32>(a.key)?
                     .map(|n| serde_json::Value::from(*n))
                     .collect(),
@@ -173,6 +179,7 @@ mod tests {
             ArgKind::Ipv4 => "198.18.0.2",
             ArgKind::Mac => "02:00:00:00:01:0a",
             ArgKind::Toggle => "off",
+            ArgKind::Weight => "3",
             ArgKind::Path => "/tmp/x.toml",
         }
     }

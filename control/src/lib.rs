@@ -129,6 +129,8 @@ pub enum ArgKind {
     Mac,
     /// `on` or `off`.
     Toggle,
+    /// An ECMP weight: 1..=1000.
+    Weight,
     /// A file path.
     Path,
 }
@@ -346,13 +348,16 @@ commands! {
     ArpList "arp_list" ["arp" "list"] false "List ARP suppression entries" {
         vni: Option<u32> = opt("vni", "--vni", "ID", Vni, "only this VNI"),
     }
-    NexthopAdd "nexthop_add" ["nexthop" "add"] true "Add an underlay next hop (router MAC) for remote VTEPs without a neighbour" {
-        mac: Mac = req("mac", "--mac", "MAC", ArgKind::Mac, "the router's MAC"),
+    NexthopAdd "nexthop_add" ["nexthop" "add"] true "Add an underlay next hop (ECMP by weight); with --ip it is probed by ARP and its MAC resolved" {
+        ip: Option<Ipv4Addr> = opt("ip", "--ip", "IP", Ipv4, "the router's address"),
+        mac: Option<Mac> = opt("mac", "--mac", "MAC", ArgKind::Mac, "the router's MAC"),
+        weight: Option<u32> = opt("weight", "--weight", "N", Weight, "share of flows, 1-1000 (default 1)"),
     }
-    NexthopDel "nexthop_del" ["nexthop" "del"] true "Delete an underlay next hop" {
-        mac: Mac = req("mac", "--mac", "MAC", ArgKind::Mac, "the router's MAC"),
+    NexthopDel "nexthop_del" ["nexthop" "del"] true "Delete an underlay next hop (its flows move to the others)" {
+        ip: Option<Ipv4Addr> = opt("ip", "--ip", "IP", Ipv4, "the router's address"),
+        mac: Option<Mac> = opt("mac", "--mac", "MAC", ArgKind::Mac, "the router's MAC"),
     }
-    NexthopList "nexthop_list" ["nexthop" "list"] false "List underlay next hops" {}
+    NexthopList "nexthop_list" ["nexthop" "list"] false "List underlay next hops: state, MAC, weight, ECMP buckets, traffic" {}
     Stats "stats" ["stats"] false "Counters: per port, per VNI, per remote VTEP, per worker, every drop reason" {}
     ConfigShow "config_show" ["config" "show"] false "Print the running configuration (TOML, the start-up schema)" {}
     ConfigSave "config_save" ["config" "save"] false "Write the running configuration to the start-up file, or to --file" {
@@ -528,7 +533,17 @@ pub struct ArpInfo {
 /// One underlay next hop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NexthopInfo {
+    /// Its address ("-" for a hop given by MAC only, never probed).
+    pub ip: String,
+    /// The MAC frames go to ("-" while unresolved).
     pub mac: String,
+    pub weight: u32,
+    /// `up`, `down` or `resolving` (probed hops); `static` (MAC only, always up).
+    pub state: String,
+    /// ECMP buckets it sends for now (of 256).
+    pub buckets: usize,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
 }
 
 /// The reply to `version`.

@@ -91,9 +91,16 @@ pub fn arp(v: &[ArpInfo]) -> String {
 }
 
 pub fn nexthops(v: &[NexthopInfo]) -> String {
-    let mut s = String::from("MAC\n");
+    let mut s = format!(
+        "{:<16} {:<18} {:>6} {:<10} {:>7} {:>12} {:>14}\n",
+        "IP", "MAC", "WEIGHT", "STATE", "BUCKETS", "TX_PACKETS", "TX_BYTES"
+    );
     for n in v {
-        let _ = writeln!(s, "{}", n.mac);
+        let _ = writeln!(
+            s,
+            "{:<16} {:<18} {:>6} {:<10} {:>7} {:>12} {:>14}",
+            n.ip, n.mac, n.weight, n.state, n.buckets, n.tx_packets, n.tx_bytes
+        );
     }
     s
 }
@@ -292,9 +299,26 @@ mod tests {
 
     #[test]
     fn nexthop_list() {
-        let v = vec![NexthopInfo {
-            mac: "02:00:00:00:00:fe".into(),
-        }];
+        let v = vec![
+            NexthopInfo {
+                ip: "198.18.0.254".into(),
+                mac: "02:00:00:00:00:fe".into(),
+                weight: 2,
+                state: "up".into(),
+                buckets: 171,
+                tx_packets: 1000,
+                tx_bytes: 150000,
+            },
+            NexthopInfo {
+                ip: "198.18.0.253".into(),
+                mac: "-".into(),
+                weight: 1,
+                state: "down".into(),
+                buckets: 0,
+                tx_packets: 0,
+                tx_bytes: 0,
+            },
+        ];
         golden("nexthop_list", &nexthops(&v), &v);
     }
 

@@ -36,6 +36,7 @@ use crate::fdb::Dest;
 use crate::port::xdp::XdpMode;
 use crate::port::xdp_prog::{Role, XdpProgram};
 use crate::port::{FrameAccounting, PortSpec};
+use crate::probe::{ArpSocket, HopState, Liveness};
 use crate::state::{HopKey, State, UplinkInfo, Via};
 use crate::stats::{Counters, Drop as DropReason, Event};
 use crate::underlay::{Resolution, Resolver};
@@ -188,6 +189,15 @@ pub struct Control {
     /// Resolves remote VTEPs that have no configured MAC from the kernel's
     /// tables (None when netlink is unavailable).
     pub resolver: Option<Resolver>,
+    /// ARP on the uplink: next-hop probes and the switch's own resolution of
+    /// remote VTEPs and gateways (None when it could not be opened).
+    pub arp: Option<ArpSocket>,
+    /// Probed next hops by address.
+    hops_live: HashMap<Ipv4Addr, Liveness>,
+    /// What ARP on the uplink has said: address -> (MAC, when).
+    arp_cache: HashMap<Ipv4Addr, (crate::wire::Mac, Instant)>,
+    /// When the switch last asked for an address itself.
+    arp_asked: HashMap<Ipv4Addr, Instant>,
     /// Counter values of a slot when its current port or VTEP took it:
     /// what `stats` subtracts, so a reused slot starts from zero.
     port_base: HashMap<usize, [u64; 5]>,
@@ -198,6 +208,13 @@ const LISTENER: Token = Token(0);
 /// Token of the resolver's netlink notifications; clients count up from 1
 /// and never reach it.
 const NETLINK: Token = Token(usize::MAX);
+/// Token of the ARP socket.
+const ARP: Token = Token(usize::MAX - 1);
+/// How long an ARP answer counts, and when the switch asks again before that.
+const ARP_STALE: Duration = Duration::from_secs(60);
+const ARP_REFRESH: Duration = Duration::from_secs(15);
+/// At most one request of the switch's own per address and this long.
+const ARP_RETRY: Duration = Duration::from_secs(1);
 /// How long a worker may take to apply a port change.
 const WORKER_REPLY: Duration = Duration::from_secs(5);
 
@@ -207,6 +224,16 @@ fn done(message: impl Into<String>) -> Handled {
     Ok(Reply::ok(Done {
         message: message.into(),
     }))
+}
+
+/// `198.18.0.254`, `02:00:00:00:00:fe`, or both.
+fn hop_name(ip: Option<Ipv4Addr>, mac: Option<[u8; 6]>) -> String {
+    match (ip, mac) {
+        (Some(ip), Some(m)) => format!("{ip} ({})", format_mac(&m)),
+        (Some(ip), None) => ip.to_string(),
+        (None, Some(m)) => format_mac(&m),
+        (None, None) => "-".into(),
+    }
 }
 
 fn no_vni(id: u32) -> String {
@@ -248,6 +275,10 @@ impl Control {
             config_path,
             group,
             resolver: None,
+            arp: None,
+            hops_live: HashMap::new(),
+            arp_cache: HashMap::new(),
+            arp_asked: HashMap::new(),
             port_base: HashMap::new(),
             vtep_base: HashMap::new(),
         }
@@ -267,18 +298,35 @@ impl Control {
                 .register(&mut mio::unix::SourceFd(&fd), NETLINK, Interest::READABLE)?;
             self.resolve_vteps();
         }
+        if let Some(a) = &self.arp {
+            let fd = a.fd();
+            poll.registry()
+                .register(&mut mio::unix::SourceFd(&fd), ARP, Interest::READABLE)?;
+        }
         let mut events = Events::with_capacity(64);
         let mut clients: HashMap<Token, Client> = HashMap::new();
         let mut next = 1usize;
         let mut last_age = Instant::now();
+        let mut next_probe = Instant::now();
         while !stop.load(Ordering::Relaxed) {
-            match poll.poll(&mut events, Some(Duration::from_millis(100))) {
+            let wait = next_probe
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(100));
+            match poll.poll(&mut events, Some(wait)) {
                 Ok(()) => {}
                 // A signal (SIGTERM sets `stop`) interrupts the wait: look at `stop` again.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            if Instant::now() >= next_probe {
+                let iv = self.probe_next_hops();
+                next_probe = Instant::now() + iv;
+            }
             for ev in events.iter() {
+                if ev.token() == ARP {
+                    self.on_arp();
+                    continue;
+                }
                 if ev.token() == NETLINK {
                     let changed = self.resolver.as_mut().is_some_and(|r| r.drain_events());
                     if changed {
@@ -338,25 +386,24 @@ impl Control {
         Ok(())
     }
 
-    /// Asks the kernel how each remote VTEP without a configured MAC is
-    /// reached, and publishes a new running state if any answer changed.
+    /// Resolves each remote VTEP without a configured MAC: the route from
+    /// the kernel (its gateway, or the VTEP itself when directly connected),
+    /// then that next hop's MAC from the switch's own ARP (asked again
+    /// before it goes stale), the kernel's neighbour table as the start-up
+    /// hint. Publishes a new running state if any answer changed.
     fn resolve_vteps(&mut self) {
-        let Some(r) = &mut self.resolver else { return };
+        if self.resolver.is_none() {
+            return;
+        }
         let cur = self.shared.state.load_full();
+        let now = Instant::now();
         let mut next: Option<State> = None;
         for (i, v) in cur.vteps.iter().enumerate() {
-            if v.is_vacant() || !matches!(v.via, Via::Kernel { .. } | Via::Unresolved) {
+            if v.is_vacant() || !v.via.is_resolved_here() {
                 continue;
             }
-            let (mac, via) = match r.resolve(v.ip) {
-                Ok(Resolution::Resolved { mac, gateway }) => (Some(mac), Via::Kernel { gateway }),
-                Ok(Resolution::Unresolved { .. }) | Ok(Resolution::NoRoute) => {
-                    (None, Via::Unresolved)
-                }
-                Err(e) => {
-                    eprintln!("vxswitch: resolving remote VTEP {}: {e}", v.ip);
-                    continue;
-                }
+            let Some((mac, via)) = self.resolve_one(v.ip, now) else {
+                continue;
             };
             if (mac, via) != (v.mac, v.via) {
                 let base = next.as_ref().unwrap_or(&cur);
@@ -375,6 +422,140 @@ impl Control {
             // Read-copy-update: workers pick it up at their next batch.
             self.shared.state.store(Arc::new(st));
         }
+    }
+
+    /// How one remote VTEP is reached now; `None` when netlink failed
+    /// (keep what is known).
+    fn resolve_one(
+        &mut self,
+        ip: Ipv4Addr,
+        now: Instant,
+    ) -> Option<(Option<crate::wire::Mac>, Via)> {
+        let r = self.resolver.as_mut()?;
+        if self.arp.is_none() {
+            // No ARP socket: the kernel resolves, nudged.
+            return match r.resolve(ip) {
+                Ok(Resolution::Resolved { mac, gateway }) => {
+                    Some((Some(mac), Via::Kernel { gateway }))
+                }
+                Ok(Resolution::Unresolved { .. }) | Ok(Resolution::NoRoute) => {
+                    Some((None, Via::Unresolved))
+                }
+                Err(e) => {
+                    eprintln!("vxswitch: resolving remote VTEP {ip}: {e}");
+                    None
+                }
+            };
+        }
+        let gateway = match r.route(ip) {
+            Ok(Some(gw)) => gw,
+            Ok(None) => return Some((None, Via::Unresolved)),
+            Err(e) => {
+                eprintln!("vxswitch: route to remote VTEP {ip}: {e}");
+                return None;
+            }
+        };
+        let target = gateway.unwrap_or(ip);
+        let ours = self
+            .arp_cache
+            .get(&target)
+            .filter(|(_, t)| now.saturating_duration_since(*t) < ARP_STALE)
+            .copied();
+        let stale = ours.is_none_or(|(_, t)| now.saturating_duration_since(t) >= ARP_REFRESH);
+        let asked = self
+            .arp_asked
+            .get(&target)
+            .is_some_and(|t| now.saturating_duration_since(*t) < ARP_RETRY);
+        if stale && !asked {
+            self.arp_asked.insert(target, now);
+            if let Some(a) = &self.arp {
+                let _ = a.request(target);
+            }
+        }
+        if let Some((mac, _)) = ours {
+            return Some((Some(mac), Via::Arp { gateway }));
+        }
+        match r.neighbour(target) {
+            Ok(Some(mac)) => Some((Some(mac), Via::Kernel { gateway })),
+            Ok(None) => Some((None, Via::Unresolved)),
+            Err(_) => None,
+        }
+    }
+
+    /// ARP frames seen on the uplink: answers to the switch's probes and
+    /// requests, and anyone else's (each names its sender's MAC).
+    fn on_arp(&mut self) {
+        let Some(a) = &self.arp else { return };
+        let mut heard = Vec::new();
+        a.drain(&mut heard);
+        if heard.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let cur = self.shared.state.load_full();
+        let mut next: Option<State> = None;
+        let mut vteps_changed = false;
+        for (ip, mac) in heard {
+            let before = self.arp_cache.insert(ip, (mac, now)).map(|(m, _)| m);
+            vteps_changed |= before != Some(mac);
+            let Some(l) = self.hops_live.get_mut(&ip) else {
+                continue;
+            };
+            if l.heard(mac, now) {
+                let base = next.as_ref().unwrap_or(&cur);
+                if let Some(slot) = base
+                    .next_hops
+                    .iter()
+                    .position(|h| h.as_ref().is_some_and(|h| h.key == HopKey::Ip(ip)))
+                {
+                    eprintln!("vxswitch: next hop {ip} is up at {}", format_mac(&mac));
+                    next = Some(base.with_next_hop(slot, Some(mac), true));
+                }
+            }
+        }
+        if let Some(st) = next {
+            self.shared.state.store(Arc::new(st));
+        }
+        if vteps_changed {
+            self.resolve_vteps();
+        }
+    }
+
+    /// Probes every next hop that has an address, marking down those silent
+    /// for `probe_misses` intervals (their ECMP buckets go to the live
+    /// hops). Returns the probe interval.
+    fn probe_next_hops(&mut self) -> Duration {
+        let cur = self.shared.state.load_full();
+        let u = &cur.config.underlay;
+        let interval = Duration::from_millis(u64::from(u.probe_interval_ms));
+        let now = Instant::now();
+        let mut next: Option<State> = None;
+        let mut probed = Vec::new();
+        for (slot, h) in cur.next_hops.iter().enumerate() {
+            let Some(h) = h else { continue };
+            let HopKey::Ip(ip) = h.key else { continue };
+            probed.push(ip);
+            let l = self
+                .hops_live
+                .entry(ip)
+                .or_insert_with(|| Liveness::new(h.mac, now));
+            if l.tick(now, interval, u.probe_misses) {
+                eprintln!(
+                    "vxswitch: next hop {ip} is down: no ARP answer for {} probes",
+                    u.probe_misses
+                );
+                let base = next.as_ref().unwrap_or(&cur);
+                next = Some(base.with_next_hop(slot, l.mac, false));
+            }
+            if let Some(a) = &self.arp {
+                let _ = a.request(ip);
+            }
+        }
+        self.hops_live.retain(|ip, _| probed.contains(ip));
+        if let Some(st) = next {
+            self.shared.state.store(Arc::new(st));
+        }
+        interval
     }
 
     /// Reads requests and writes replies; true when the client is done.
@@ -450,8 +631,10 @@ impl Control {
             Request::ArpAdd { vni, ip, mac } => self.arp_add(vni, ip, mac.0),
             Request::ArpDel { vni, ip } => self.arp_del(vni, ip),
             Request::ArpList { vni } => Ok(Reply::ok(self.arp_list(vni))),
-            Request::NexthopAdd { mac } => self.nexthop_add(mac.0),
-            Request::NexthopDel { mac } => self.nexthop_del(mac.0),
+            Request::NexthopAdd { ip, mac, weight } => {
+                self.nexthop_add(ip, mac.map(|m| m.0), weight)
+            }
+            Request::NexthopDel { ip, mac } => self.nexthop_del(ip, mac.map(|m| m.0)),
             Request::NexthopList {} => Ok(Reply::ok(self.nexthop_list())),
             Request::Stats {} => Ok(Reply::ok(self.stats())),
             Request::ConfigShow {} => Ok(Reply::ok(self.shared.state.load().config.to_toml())),
@@ -982,38 +1165,52 @@ impl Control {
             .collect()
     }
 
-    fn nexthop_add(&mut self, mac: [u8; 6]) -> Handled {
+    fn nexthop_add(
+        &mut self,
+        ip: Option<Ipv4Addr>,
+        mac: Option<[u8; 6]>,
+        weight: Option<u32>,
+    ) -> Handled {
         let st = self.shared.state.load_full();
-        if st
-            .config
-            .underlay
-            .next_hops
-            .iter()
-            .any(|h| h.mac == Some(mac))
-        {
-            return Err(format!("next hop {} exists already", format_mac(&mac)));
+        if ip.is_none() && mac.is_none() {
+            return Err("give --ip IP (probed, MAC resolved by ARP) and/or --mac MAC".into());
         }
-        let next = self.prepare(|c| c.underlay.next_hops.push(NextHop::mac(mac)))?;
+        if let Some(e) = ip.and_then(|ip| bad_remote(&st, ip)) {
+            return Err(e);
+        }
+        let hops = &st.config.underlay.next_hops;
+        if let Some(ip) = ip.filter(|ip| hops.iter().any(|h| h.ip == Some(*ip))) {
+            return Err(format!("next hop {ip} exists already"));
+        }
+        if let Some(m) = mac.filter(|m| hops.iter().any(|h| h.mac == Some(*m))) {
+            return Err(format!("next hop {} exists already", format_mac(&m)));
+        }
+        let hop = NextHop {
+            ip,
+            mac,
+            weight: weight.unwrap_or(1),
+        };
+        let next = self.prepare(|c| c.underlay.next_hops.push(hop))?;
         self.publish(next);
-        done(format!("next hop {} added", format_mac(&mac)))
+        done(format!("next hop {} added", hop_name(ip, mac)))
     }
 
-    fn nexthop_del(&mut self, mac: [u8; 6]) -> Handled {
+    fn nexthop_del(&mut self, ip: Option<Ipv4Addr>, mac: Option<[u8; 6]>) -> Handled {
         let st = self.shared.state.load_full();
-        if !st
-            .config
-            .underlay
-            .next_hops
-            .iter()
-            .any(|h| h.mac == Some(mac))
-        {
-            return Err(format!("next hop {} does not exist", format_mac(&mac)));
+        if ip.is_none() && mac.is_none() {
+            return Err("give --ip IP or --mac MAC".into());
         }
-        let next = self.prepare(|c| c.underlay.next_hops.retain(|h| h.mac != Some(mac)))?;
+        let matches = |h: &NextHop| {
+            ip.is_none_or(|ip| h.ip == Some(ip)) && mac.is_none_or(|m| h.mac == Some(m))
+        };
+        if !st.config.underlay.next_hops.iter().any(matches) {
+            return Err(format!("next hop {} does not exist", hop_name(ip, mac)));
+        }
+        let next = self.prepare(|c| c.underlay.next_hops.retain(|h| !matches(h)))?;
         self.publish(next);
-        // VTEPs that went through next hops may now be resolved from the kernel.
+        // VTEPs that went through next hops may now be resolved directly.
         self.resolve_vteps();
-        done(format!("next hop {} deleted", format_mac(&mac)))
+        done(format!("next hop {} deleted", hop_name(ip, mac)))
     }
 
     fn nexthop_list(&self) -> Vec<NexthopInfo> {
@@ -1023,13 +1220,47 @@ impl Control {
             .next_hops
             .iter()
             .map(|h| {
+                let key = HopKey::of(h);
+                let slot = st
+                    .next_hops
+                    .iter()
+                    .position(|s| s.as_ref().is_some_and(|s| Some(s.key) == key));
+                let running = slot.and_then(|i| st.next_hops[i].as_ref());
                 // The running MAC (what ARP found, for a probed hop), else
                 // the configured one; "-" while a probed hop has none.
-                let running = HopKey::of(h).and_then(|k| st.next_hop(k)?.mac);
                 let mac = running
+                    .and_then(|r| r.mac)
                     .or(h.mac)
                     .map_or_else(|| "-".into(), |m| format_mac(&m));
-                NexthopInfo { mac }
+                let state = match (h.ip, running) {
+                    (None, _) => "static".to_string(),
+                    (Some(ip), r) => self.hops_live.get(&ip).map_or_else(
+                        || {
+                            if r.is_some_and(|r| r.up) {
+                                HopState::Up.to_string()
+                            } else {
+                                HopState::Resolving.to_string()
+                            }
+                        },
+                        |l| l.state.to_string(),
+                    ),
+                };
+                let c = slot.map_or([0, 0], |i| {
+                    let mut c = [0u64; 2];
+                    for (k, o) in c.iter_mut().enumerate() {
+                        *o = self.sum(|w| w.hop(i)[k]);
+                    }
+                    c
+                });
+                NexthopInfo {
+                    ip: h.ip.map_or_else(|| "-".into(), |ip| ip.to_string()),
+                    mac,
+                    weight: h.weight,
+                    state,
+                    buckets: slot.map_or(0, |i| st.ecmp.buckets_of(i as u16)),
+                    tx_packets: c[0],
+                    tx_bytes: c[1],
+                }
             })
             .collect()
     }

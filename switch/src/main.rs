@@ -358,6 +358,17 @@ fn run(cli: Cli) -> Result<()> {
     let c_uplink = std::ffi::CString::new(uplink.as_str()).context("uplink name")?;
     // SAFETY: c_uplink is a valid NUL-terminated string.
     let ifindex = unsafe { libc::if_nametoindex(c_uplink.as_ptr()) };
+    // ARP on the uplink: next-hop probes, and the switch's own resolution
+    // of remote VTEPs and their gateways.
+    {
+        let st = shared.state.load();
+        match vxswitch::probe::ArpSocket::open(&uplink, st.uplink_mac, st.vtep_ip) {
+            Ok(a) => ctl.arp = Some(a),
+            Err(e) => eprintln!(
+                "vxswitch: no ARP socket on {uplink} ({e}): next hops are not probed; remote VTEPs are resolved by the kernel"
+            ),
+        }
+    }
     match Resolver::new(&uplink, ifindex) {
         Ok(r) => ctl.resolver = Some(r),
         Err(e) => eprintln!(

@@ -130,8 +130,19 @@ pub enum Via {
     /// The kernel's route and neighbour tables (src/underlay.rs): through
     /// `gateway`, or directly when `None`.
     Kernel { gateway: Option<Ipv4Addr> },
-    /// To be resolved from the kernel; not yet known.
+    /// The switch's own ARP on the uplink: through `gateway`, or directly
+    /// when `None`.
+    Arp { gateway: Option<Ipv4Addr> },
+    /// To be resolved; not yet known.
     Unresolved,
+}
+
+impl Via {
+    /// Whether the switch resolves it (ARP, the kernel's tables) rather
+    /// than the config naming its MAC.
+    pub fn is_resolved_here(self) -> bool {
+        matches!(self, Via::Kernel { .. } | Via::Arp { .. } | Via::Unresolved)
+    }
 }
 
 impl std::fmt::Display for Via {
@@ -141,6 +152,8 @@ impl std::fmt::Display for Via {
             Via::NextHops => write!(f, "next hops"),
             Via::Kernel { gateway: Some(g) } => write!(f, "kernel, via {g}"),
             Via::Kernel { gateway: None } => write!(f, "kernel, direct"),
+            Via::Arp { gateway: Some(g) } => write!(f, "arp, via {g}"),
+            Via::Arp { gateway: None } => write!(f, "arp, direct"),
             Via::Unresolved => write!(f, "unresolved"),
         }
     }
@@ -239,6 +252,9 @@ pub enum StateError {
     /// More remote VTEPs than the counters can track.
     #[error("{0} remote VTEPs configured; at most {1} are supported")]
     TooManyVteps(usize, usize),
+    /// More next hops than the counters can track.
+    #[error("{0} next hops configured; at most {1} are supported")]
+    TooManyHops(usize, usize),
     /// The uplink MTU does not fit a UMEM frame.
     #[error("uplink {0} has MTU {1}; at most 3800 is supported (4 KiB frames): set underlay.mtu")]
     MtuTooLarge(String, u16),
@@ -387,7 +403,7 @@ impl State {
                     let configured = u.neighbors.iter().find(|n| n.ip == ip).map(|n| n.mac);
                     let kept = prev
                         .and_then(|p| p.vtep_of_ip(ip).map(|i| &p.vteps[usize::from(i)]))
-                        .filter(|v| matches!(v.via, Via::Kernel { .. } | Via::Unresolved))
+                        .filter(|v| v.via.is_resolved_here())
                         .map(|v| (v.mac, v.via));
                     let (mac, via) = match (configured, u.next_hops.is_empty(), kept) {
                         (Some(m), _, _) => (Some(m), Via::Configured),
@@ -475,6 +491,12 @@ impl State {
         });
         let hop_keys: Vec<HopKey> = u.next_hops.iter().filter_map(HopKey::of).collect();
         let hop_slots = Slots::assign(&prev_hops, &hop_keys, 0);
+        if hop_slots.keys.len() > crate::stats::MAX_HOPS {
+            return Err(StateError::TooManyHops(
+                hop_keys.len(),
+                crate::stats::MAX_HOPS,
+            ));
+        }
         let mut next_hops: Vec<Option<NextHopState>> = vec![None; hop_slots.keys.len()];
         for hop in &u.next_hops {
             let Some(key) = HopKey::of(hop) else {

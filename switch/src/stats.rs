@@ -106,9 +106,10 @@ named! {
     }
 }
 
-/// Most ports and VTEPs a switch tracks counters for.
+/// Most ports, VTEPs and next hops a switch tracks counters for.
 pub const MAX_PORTS: usize = 256;
 pub const MAX_VTEPS: usize = 1024;
+pub const MAX_HOPS: usize = 64;
 
 const N_DROPS: usize = Drop::ALL.len();
 const N_EVENTS: usize = Event::ALL.len();
@@ -118,7 +119,10 @@ const PORT_STRIDE: usize = 5;
 const VTEP_BASE: usize = PORT_BASE + MAX_PORTS * PORT_STRIDE;
 /// tx packets, tx bytes, rx packets
 const VTEP_STRIDE: usize = 3;
-const LEN: usize = VTEP_BASE + MAX_VTEPS * VTEP_STRIDE;
+const HOP_BASE: usize = VTEP_BASE + MAX_VTEPS * VTEP_STRIDE;
+/// tx packets, tx bytes
+const HOP_STRIDE: usize = 2;
+const LEN: usize = HOP_BASE + MAX_HOPS * HOP_STRIDE;
 
 /// One worker's counters. Single writer (its worker), any number of readers.
 /// Each worker's block is its own ~30 KiB heap allocation, so two workers
@@ -181,6 +185,18 @@ impl Counters {
     #[inline]
     pub fn vtep_rx(&self, vtep: usize) {
         self.add(VTEP_BASE + (vtep % MAX_VTEPS) * VTEP_STRIDE + 2, 1);
+    }
+    /// A frame sent through underlay next hop `hop` (its ECMP slot).
+    #[inline]
+    pub fn hop_tx(&self, hop: usize, bytes: usize) {
+        let b = HOP_BASE + (hop % MAX_HOPS) * HOP_STRIDE;
+        self.add(b, 1);
+        self.add(b + 1, bytes as u64);
+    }
+    /// (tx packets, tx bytes) through next hop `hop`.
+    pub fn hop(&self, hop: usize) -> [u64; 2] {
+        let b = HOP_BASE + hop * HOP_STRIDE;
+        [self.get(b), self.get(b + 1)]
     }
     pub fn drops(&self, d: Drop) -> u64 {
         self.get(d as usize)

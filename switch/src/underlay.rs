@@ -191,6 +191,16 @@ impl Resolver {
     }
 
     /// RTM_GETROUTE for `dst`: (gateway, output interface).
+    /// How `dst` is reached over the uplink: `Some(gateway)` (`None` for
+    /// directly connected), or `None` when the route leaves through another
+    /// interface or there is none.
+    pub fn route(&mut self, dst: Ipv4Addr) -> io::Result<Option<Option<Ipv4Addr>>> {
+        Ok(self
+            .route_to(dst)?
+            .filter(|(_, oif)| *oif == self.uplink_ifindex)
+            .map(|(gw, _)| gw))
+    }
+
     fn route_to(&mut self, dst: Ipv4Addr) -> io::Result<Option<(Option<Ipv4Addr>, u32)>> {
         let mut m = RouteMessage::default();
         m.header.address_family = AddressFamily::Inet;
@@ -228,7 +238,8 @@ impl Resolver {
     }
 
     /// The usable neighbour entry of `ip` on the uplink, from a dump.
-    fn neighbour(&mut self, ip: Ipv4Addr) -> io::Result<Option<Mac>> {
+    /// The kernel's neighbour entry for `ip` on the uplink, if usable.
+    pub fn neighbour(&mut self, ip: Ipv4Addr) -> io::Result<Option<Mac>> {
         let mut m = NeighbourMessage::default();
         m.header.family = AddressFamily::Inet;
         m.header.ifindex = self.uplink_ifindex;

@@ -186,7 +186,14 @@ fn to_vtep<B: Backend>(
     }) {
         Ok(()) => {
             ctr.event(Event::Encap, 1);
-            ctr.vtep_tx(usize::from(v), b.len(&d));
+            let bytes = b.len(&d);
+            ctr.vtep_tx(usize::from(v), bytes);
+            if vtep.mac.is_none() {
+                // Through the next hop the flow's ECMP bucket picked.
+                if let Some(h) = st.ecmp.pick(hash) {
+                    ctr.hop_tx(usize::from(h), bytes);
+                }
+            }
             b.tx(usize::from(UPLINK), d, ctr);
         }
         Err(drop) => {
