@@ -637,7 +637,7 @@ impl Control {
             Request::NexthopDel { ip, mac } => self.nexthop_del(ip, mac.map(|m| m.0)),
             Request::NexthopList {} => Ok(Reply::ok(self.nexthop_list())),
             Request::Stats {} => Ok(Reply::ok(self.stats())),
-            Request::ConfigShow {} => Ok(Reply::ok(self.shared.state.load().config.to_toml())),
+            Request::ConfigShow {} => Ok(Reply::ok(running_toml(&self.shared.state.load()))),
             Request::ConfigSave { file } => self.config_save(file),
             Request::Version {} => Ok(Reply::ok(VersionInfo {
                 version: env!("CARGO_PKG_VERSION").to_string(),
@@ -1275,7 +1275,7 @@ impl Control {
         let path = file.or_else(|| self.config_path.clone()).ok_or_else(|| {
             "the switch was started without --config: give --file PATH".to_string()
         })?;
-        let text = self.shared.state.load().config.to_toml();
+        let text = running_toml(&self.shared.state.load());
         write_atomically(&path, &text).map_err(|e| format!("writing {}: {e}", path.display()))?;
         done(format!("saved to {}", path.display()))
     }
@@ -1520,6 +1520,18 @@ fn check_request(req: &Request) -> Result<(), String> {
         | Request::ArpList { vni } => vni.map_or(Ok(()), vni_ok),
         _ => Ok(()),
     }
+}
+
+/// The running configuration as `config show` prints and `config save`
+/// writes it: the start-up schema, headed by the MTUs in force.
+fn running_toml(st: &State) -> String {
+    format!(
+        "# running configuration of vxswitch {}: uplink MTU {}, overlay MTU {} (50 bytes of VXLAN over IPv4)\n{}",
+        env!("CARGO_PKG_VERSION"),
+        st.uplink_mtu,
+        st.overlay_mtu(),
+        st.config.to_toml()
+    )
 }
 
 /// Writes `text` to `path` through a temporary file in the same directory
