@@ -29,7 +29,9 @@ use vxctl::{
     VersionInfo, VniInfo, VniStats, VtepStats, WorkerStats, MAX_REQUEST_BYTES,
 };
 
-use crate::config::{format_mac, ArpEntry, Config, FdbDest, PortConfig, StaticFdb, VniConfig};
+use crate::config::{
+    format_mac, ArpEntry, Config, FdbDest, MssClamp, PortConfig, StaticFdb, VniConfig,
+};
 use crate::fdb::Dest;
 use crate::port::xdp::XdpMode;
 use crate::port::xdp_prog::{Role, XdpProgram};
@@ -564,6 +566,7 @@ impl Control {
                 id,
                 flood,
                 learning: true,
+                mss_clamp: MssClamp::Auto,
                 fdb: Vec::new(),
                 arp: Vec::new(),
             })
