@@ -9,6 +9,7 @@ pub mod access;
 pub mod csum;
 pub mod encap;
 pub mod hash;
+pub mod mtu;
 pub mod uplink;
 
 /// Where a frame goes next.
