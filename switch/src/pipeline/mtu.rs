@@ -6,13 +6,13 @@
 //!   the uplink) and carries an MSS option larger than its BD's clamp
 //!   ([`Bd::mss`](crate::state::Bd::mss): overlay MTU - 40 by default; 20
 //!   less for IPv6) has that option lowered, so neither end ever sends a
-//!   segment the overlay cannot carry. Both directions are clamped, so a
-//!   connection is fixed whichever side opens it and whichever side's SYN
-//!   the far switch sees. Frames between two local ports never cross the
-//!   underlay and are left alone. A SYN without an MSS option keeps none
-//!   (nothing is inserted): its peer then assumes 536 (IPv4) or 1220 (IPv6)
-//!   (RFC 9293 s3.7.1, RFC 8200 s8.3), which fits every overlay MTU this
-//!   switch runs with that sends ICMP (576 and up, 1280 and up).
+//!   segment the overlay cannot carry. Both directions are clamped, so this
+//!   works whichever side opens the connection, and whether or not the
+//!   switch at the far end clamps too. Frames between two local ports never
+//!   cross the underlay and are left alone. A SYN without an MSS option
+//!   keeps none (nothing is inserted): its peer then assumes 536 (IPv4) or
+//!   1220 (IPv6) (RFC 9293 s3.7.1, RFC 8200 s8.3), which fits any overlay
+//!   MTU of at least 576 / 1280.
 //!
 //!   The TCP checksum is updated incrementally (RFC 1624), at any byte
 //!   alignment of the option ([`checksum::update16_at`]). A segment whose
