@@ -35,6 +35,18 @@
 //!   not depend on the bytes it moves, so it runs on the same buffers again
 //!   and again with no restore. `encap/outer_header_only`: `write_outer`
 //!   alone, into a 50-byte header (no shift).
+//! - `mtu/mss_clamp_syn`: `pipeline::mtu::clamp_mss` on TCP SYNs (NOP, NOP,
+//!   timestamps, then MSS 8960) to the BD's auto clamp (1510 here): find
+//!   the SYN, walk the options, rewrite the MSS, update the checksum
+//!   incrementally. Frames restored before each batch, as for `decap`.
+//!   `mtu/mss_clamp_not_syn_64B`: the same call on 64 B UDP frames, which
+//!   it leaves alone: what every frame crossing the underlay pays.
+//! - `mtu/icmp_too_big_{v4,v6}_1614B`: `reply_for` then `write_reply` on
+//!   frames whose IP packet (1,600 B, IPv4 with DF or IPv6) exceeds the
+//!   overlay MTU (1,550 B): the checks, the in-place rewrite into ICMP
+//!   frag-needed / ICMPv6 packet-too-big quoting 548 / 1,232 bytes, and the
+//!   checksum. The worker's rate limit (one token take) is left out, or
+//!   it would stop the bench after 100 replies. Frames restored per batch.
 //! - `ecmp/flow_hash_pick`: `flow_hash` of the inner frame, then
 //!   `write_outer` toward a VTEP off the uplink subnet, which picks one of 4
 //!   next hops by that hash. The pick has no function of its own, so this
@@ -86,14 +98,15 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bench::{
-    access_batch, arp_batch, local_host, uplink_batch, Rig, BATCH, P100A, P200, UL, VTEP_REMOTE,
-    VTEP_ROUTED,
+    access_batch, arp_batch, local_host, remote_host, uplink_batch, Rig, BATCH, P100A, P200, UL,
+    VTEP_REMOTE, VTEP_ROUTED,
 };
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
 use vxswitch::pipeline::access::access_rx;
 use vxswitch::pipeline::encap::{encap, write_outer};
 use vxswitch::pipeline::hash::flow_hash;
+use vxswitch::pipeline::mtu::{clamp_mss, reply_for, write_reply};
 use vxswitch::pipeline::uplink::uplink_rx;
 use vxswitch::pipeline::Verdict;
 use vxswitch::port::arena::ArenaDesc;
@@ -287,6 +300,97 @@ fn bench_encap(c: &mut Criterion) {
             black_box(&hdrs);
         })
     });
+    g.finish();
+}
+
+/// A TCP SYN from local host `i` to remote host `i` with MSS 8960 (a jumbo
+/// host's) after NOP, NOP, timestamps.
+fn syn_batch() -> Vec<Vec<u8>> {
+    (0..BATCH)
+        .map(|i| {
+            let b = etherparse::PacketBuilder::ethernet2(local_host(i), remote_host(i))
+                .ipv4([198, 19, 0, i as u8], [198, 19, 1, i as u8], 64)
+                .tcp(40000 + i as u16, 443, i as u32, 64240)
+                .syn()
+                .options_raw(&[1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 2, 4, 0x23, 0x00])
+                .expect("options fit");
+            let mut v = Vec::new();
+            b.write(&mut v, &[]).expect("writing to a Vec");
+            v
+        })
+        .collect()
+}
+
+/// 1,614-byte frames (1,600 B of IPv6 + UDP) from local host `i`.
+fn big_v6_batch() -> Vec<Vec<u8>> {
+    (0..BATCH)
+        .map(|i| {
+            let b = etherparse::PacketBuilder::ethernet2(local_host(i), remote_host(i))
+                .ipv6([0xfd; 16], [0xfe; 16], 64)
+                .udp(40000 + i as u16, 5000);
+            let mut v = Vec::new();
+            b.write(&mut v, &[0x5a; 1600 - 48])
+                .expect("writing to a Vec");
+            v
+        })
+        .collect()
+}
+
+fn bench_mtu(c: &mut Criterion) {
+    let rig = rig();
+    let st = &rig.state;
+    let mss = st.bds[usize::from(rig.bd(100))]
+        .mss
+        .expect("mss_clamp defaults to auto");
+    assert_eq!(mss, 1510, "uplink MTU 1600 - 50 - 40");
+    let mut g = group(c, "mtu");
+
+    let clamp_batch = |f: &mut Frames| -> usize {
+        let mut n = 0;
+        for (buf, &len) in f.bufs.iter_mut().zip(&f.lens) {
+            n += usize::from(clamp_mss(&mut buf[..len], black_box(mss)));
+        }
+        n
+    };
+    let mut syns = Frames::new(syn_batch());
+    assert_eq!(clamp_batch(&mut syns), BATCH, "every SYN clamped");
+    g.bench_function("mss_clamp_syn", |b| {
+        restored(b, &mut syns, |f| {
+            black_box(clamp_batch(f));
+        })
+    });
+    let mut udp = Frames::new(access_batch(64));
+    assert_eq!(clamp_batch(&mut udp), 0);
+    g.bench_function("mss_clamp_not_syn_64B", |b| {
+        b.iter(|| black_box(clamp_batch(&mut udp)))
+    });
+
+    let reply_batch = |f: &mut Frames| -> usize {
+        let mut n = 0;
+        for (buf, len) in f.bufs.iter_mut().zip(&mut f.lens) {
+            if let Some(r) = reply_for(st, &buf[..*len]) {
+                n += usize::from(write_reply(r, buf, len, &rig.ctr));
+            }
+        }
+        n
+    };
+    for (name, frames, reply_len) in [
+        ("icmp_too_big_v4_1614B", access_batch(1614), 14 + 576),
+        ("icmp_too_big_v6_1614B", big_v6_batch(), 14 + 1280),
+    ] {
+        let mut frames = Frames::new(frames);
+        assert_eq!(
+            reply_batch(&mut frames),
+            BATCH,
+            "{name}: every frame answered"
+        );
+        assert!(frames.lens.iter().all(|&l| l == reply_len));
+        g.bench_function(name, |b| {
+            restored(b, &mut frames, |f| {
+                black_box(reply_batch(f));
+            })
+        });
+    }
     g.finish();
 }
 
@@ -540,6 +644,7 @@ criterion_group!(
     bench_arp,
     bench_decap,
     bench_encap,
+    bench_mtu,
     bench_ecmp,
     bench_flood,
     bench_path,

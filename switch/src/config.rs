@@ -73,7 +73,7 @@ const NEXT_HOP_KEYS: &[&str] = &["ip", "mac", "weight"];
 const NEIGHBOR_KEYS: &[&str] = &["ip", "mac"];
 const FDB_KEYS: &[&str] = &["capacity", "age_secs"];
 const CONTROL_KEYS: &[&str] = &["group"];
-const VNI_KEYS: &[&str] = &["id", "flood", "learning", "fdb", "arp"];
+const VNI_KEYS: &[&str] = &["id", "flood", "learning", "mss_clamp", "fdb", "arp"];
 const STATIC_FDB_KEYS: &[&str] = &["mac", "port", "remote"];
 const ARP_KEYS: &[&str] = &["ip", "mac"];
 const PORT_KEYS: &[&str] = &["name", "vni"];
@@ -81,6 +81,12 @@ const PORT_KEYS: &[&str] = &["name", "vni"];
 const MTU_NOTE: &str = " (the switch's 4 KiB UMEM frames hold at most 3840 bytes of packet, \
                         which caps the uplink MTU at 3800)";
 const VNI_NOTE: &str = " (a VXLAN network identifier is 24 bits)";
+/// The smallest MSS clamp: the IPv4 default MSS (RFC 9293 s3.7.1).
+const MIN_MSS: i128 = 536;
+/// The largest: what the largest overlay MTU fits (3800 - 50 - 40).
+const MAX_MSS: i128 = MAX_MTU - 50 - 40;
+const MSS_NOTE: &str = " (an IPv4 MSS in bytes: at least the default 536, at most the 3710 that \
+                        the largest overlay MTU fits)";
 
 /// A complete, validated switch configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,10 +195,38 @@ pub struct VniConfig {
     pub flood: Vec<Ipv4Addr>,
     /// Whether the switch learns MAC locations in this VNI (default true).
     pub learning: bool,
+    /// TCP MSS clamping of SYNs that cross the underlay (default auto).
+    pub mss_clamp: MssClamp,
     /// Static FDB entries (`[[vni.fdb]]`), in file order; MACs are unique.
     pub fdb: Vec<StaticFdb>,
     /// ARP suppression entries (`[[vni.arp]]`), in file order; IPs are unique.
     pub arp: Vec<ArpEntry>,
+}
+
+/// How the switch clamps the MSS option of TCP SYNs in a VNI (`mss_clamp`),
+/// so that TCP never sends segments too big for the overlay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MssClamp {
+    /// To what fits the overlay MTU: overlay MTU - 40 for IPv4 (20 IPv4 +
+    /// 20 TCP), - 60 for IPv6 (40 + 20).
+    #[default]
+    Auto,
+    /// Not at all.
+    Off,
+    /// IPv4 SYNs to this MSS, IPv6 SYNs to 20 less (the same largest
+    /// packet); never above what `Auto` gives, which is all the overlay fits.
+    Mss(u16),
+}
+
+impl fmt::Display for MssClamp {
+    /// As `to_toml` writes it: `"auto"`, `"off"` (quoted) or a number.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MssClamp::Auto => write!(f, "\"auto\""),
+            MssClamp::Off => write!(f, "\"off\""),
+            MssClamp::Mss(n) => write!(f, "{n}"),
+        }
+    }
 }
 
 /// A configured MAC location in one VNI; never aged.
@@ -377,6 +411,7 @@ impl Config {
             writeln!(out, "id = {}", vni.id)?;
             writeln!(out, "flood = [{}]", flood.join(", "))?;
             writeln!(out, "learning = {}", vni.learning)?;
+            writeln!(out, "mss_clamp = {}", vni.mss_clamp)?;
             // [[vni.fdb]] and [[vni.arp]] belong to the [[vni]] just above.
             for entry in &vni.fdb {
                 writeln!(out, "\n[[vni.fdb]]")?;
@@ -1021,6 +1056,13 @@ impl Checker<'_> {
                 None => valid = false,
             }
         }
+        let mut mss_clamp = MssClamp::Auto;
+        if let Some(v) = t.get("mss_clamp") {
+            match self.mss_clamp(v, &format!("{path}.mss_clamp")) {
+                Some(m) => mss_clamp = m,
+                None => valid = false,
+            }
+        }
         let mut fdb = Vec::new();
         if let Some(a) = t
             .get("fdb")
@@ -1055,12 +1097,35 @@ impl Checker<'_> {
                 id,
                 flood,
                 learning,
+                mss_clamp,
                 fdb,
                 arp,
             }),
             _ => None,
         };
         (vni, id)
+    }
+
+    /// A `mss_clamp`: `"auto"`, `"off"` or an MSS in bytes.
+    fn mss_clamp(&mut self, v: &Value<'_>, path: &str) -> Option<MssClamp> {
+        let problem = match v.get_ref() {
+            DeValue::Integer(_) => {
+                return self
+                    .int(v, path, MIN_MSS, MAX_MSS, MSS_NOTE)
+                    .map(MssClamp::Mss)
+            }
+            DeValue::String(s) => match s.as_ref() {
+                "auto" => return Some(MssClamp::Auto),
+                "off" => return Some(MssClamp::Off),
+                s => format!("{s:?} is not \"auto\", \"off\" or an MSS in bytes"),
+            },
+            other => format!(
+                "expected \"auto\", \"off\" or an integer, found {}",
+                describe(other)
+            ),
+        };
+        self.report(&v.span(), path, problem);
+        None
     }
 
     /// Checks one `[[vni.fdb]]` of the VNI `vni` (its id, when valid); a
@@ -1318,6 +1383,7 @@ group = "vx-admin_2.x"
 id = 100
 flood = ["198.18.0.2", "198.18.0.3", "203.0.113.9"]
 learning = true
+mss_clamp = 1400
 
 [[vni.fdb]]
 mac = "02:00:00:00:aa:01"
@@ -1338,6 +1404,7 @@ mac = "02:00:00:00:aa:02"
 [[vni]]
 id = 0xff_ffff
 learning = false
+mss_clamp = "off"
 
 [[port]]
 name = "c100"
@@ -1422,6 +1489,7 @@ vni = 16777215
                     id: 100,
                     flood: vec![IP2, IP3, Ipv4Addr::new(203, 0, 113, 9)],
                     learning: true,
+                    mss_clamp: MssClamp::Mss(1400),
                     fdb: vec![
                         StaticFdb {
                             mac: [2, 0, 0, 0, 0xaa, 1],
@@ -1447,6 +1515,7 @@ vni = 16777215
                     id: 16_777_215,
                     flood: vec![],
                     learning: false,
+                    mss_clamp: MssClamp::Off,
                     fdb: vec![],
                     arp: vec![],
                 },
@@ -1508,6 +1577,7 @@ vni = 16777215
                 id: 7,
                 flood: vec![],
                 learning: true,
+                mss_clamp: MssClamp::Auto,
                 fdb: vec![],
                 arp: vec![],
             }]
@@ -1564,7 +1634,7 @@ vni = 16777215
         );
         only(
             "[[vni]]\nid = 1\nflod = []\n",
-            "t.toml:3: vni[0].flod: unknown field (expected one of id, flood, learning, fdb, arp)",
+            "t.toml:3: vni[0].flod: unknown field (expected one of id, flood, learning, mss_clamp, fdb, arp)",
         );
         only(
             "[control]\ngroup = \"vx\"\nmode = 0o660\n",
@@ -1689,6 +1759,51 @@ vni = 16777215
         only(
             "[[vni]]\nid = 100\n\n[[vni]]\nid = 200\n\n[[vni]]\n\nid = 100\n",
             "t.toml:9: vni[2].id: duplicate vni id 100 (first defined at line 2)",
+        );
+    }
+
+    #[test]
+    fn mss_clamp_rules() {
+        let vni = |v: &str| format!("[[vni]]\nid = 1\nmss_clamp = {v}\n");
+        for (v, want) in [
+            ("\"auto\"", MssClamp::Auto),
+            ("\"off\"", MssClamp::Off),
+            ("536", MssClamp::Mss(536)),
+            ("1400", MssClamp::Mss(1400)),
+            ("3710", MssClamp::Mss(3710)),
+        ] {
+            let c = ok(&vni(v));
+            assert_eq!(c.vnis[0].mss_clamp, want, "{v}");
+            assert!(c.to_toml().contains(&format!("\nmss_clamp = {v}\n")));
+            assert_eq!(ok(&c.to_toml()), c, "{v} round trip");
+        }
+        assert_eq!(ok("[[vni]]\nid = 1\n").vnis[0].mss_clamp, MssClamp::Auto);
+        let range = "is out of range 536..=3710 (an IPv4 MSS in bytes: at least the default 536, \
+                     at most the 3710 that the largest overlay MTU fits)";
+        only(
+            &vni("535"),
+            &format!("t.toml:3: vni[0].mss_clamp: 535 {range}"),
+        );
+        only(
+            &vni("3711"),
+            &format!("t.toml:3: vni[0].mss_clamp: 3711 {range}"),
+        );
+        only(
+            &vni("\"Auto\""),
+            r#"t.toml:3: vni[0].mss_clamp: "Auto" is not "auto", "off" or an MSS in bytes"#,
+        );
+        only(
+            &vni("\"1400\""),
+            r#"t.toml:3: vni[0].mss_clamp: "1400" is not "auto", "off" or an MSS in bytes"#,
+        );
+        only(
+            &vni("true"),
+            r#"t.toml:3: vni[0].mss_clamp: expected "auto", "off" or an integer, found a boolean"#,
+        );
+        // A port of that VNI is not reported as well.
+        only(
+            &format!("{}[[port]]\nname = \"c1\"\nvni = 1\n", vni("1")),
+            &format!("t.toml:3: vni[0].mss_clamp: 1 {range}"),
         );
     }
 
@@ -2036,6 +2151,7 @@ flood = ["198.18.0.2",
                 id,
                 flood: vec![IP2],
                 learning: false,
+                mss_clamp: MssClamp::Auto,
                 fdb: vec![
                     StaticFdb {
                         mac: [2, 0, 0, 0, id as u8, 1],
@@ -2564,6 +2680,7 @@ vni = 7
             id: 100,
             flood: vec![],
             learning: false,
+            mss_clamp: MssClamp::Auto,
             fdb: vec![StaticFdb {
                 mac: [2, 0, 0, 0, 0, 1],
                 dest: FdbDest::Port("c100".into()),
@@ -2577,6 +2694,7 @@ vni = 7
             id: 200,
             flood: vec![],
             learning: true,
+            mss_clamp: MssClamp::Auto,
             fdb: vec![StaticFdb {
                 mac: [2, 0, 0, 0, 0, 2],
                 dest: FdbDest::Remote(IP2),
@@ -2602,6 +2720,7 @@ group = "vxctl"
 id = 100
 flood = []
 learning = false
+mss_clamp = "auto"
 
 [[vni.fdb]]
 mac = "02:00:00:00:00:01"
@@ -2615,6 +2734,7 @@ mac = "02:00:00:00:00:01"
 id = 200
 flood = []
 learning = true
+mss_clamp = "auto"
 
 [[vni.fdb]]
 mac = "02:00:00:00:00:02"
@@ -2703,6 +2823,11 @@ vni = 100
                 id: (i * 4_000_000 + rng.range(1, 3_999_999)) as u32,
                 flood,
                 learning: rng.coin(),
+                mss_clamp: match rng.range(0, 2) {
+                    0 => MssClamp::Auto,
+                    1 => MssClamp::Off,
+                    _ => MssClamp::Mss(rng.range(536, 3710) as u16),
+                },
                 fdb: Vec::new(),
                 arp: Vec::new(),
             });
@@ -2804,6 +2929,10 @@ vni = 100
         );
         assert_eq!(c.control.group.as_deref(), Some("vxctl"));
         assert!(!c.vnis[1].learning);
+        assert_eq!(
+            (c.vnis[0].mss_clamp, c.vnis[1].mss_clamp),
+            (MssClamp::Auto, MssClamp::Mss(1360))
+        );
         assert_eq!(
             c.vnis[1].fdb,
             vec![

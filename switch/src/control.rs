@@ -30,7 +30,7 @@ use vxctl::{
 };
 
 use crate::config::{
-    format_mac, ArpEntry, Config, FdbDest, NextHop, PortConfig, StaticFdb, VniConfig,
+    format_mac, ArpEntry, Config, FdbDest, MssClamp, NextHop, PortConfig, StaticFdb, VniConfig,
 };
 use crate::fdb::Dest;
 use crate::port::xdp::XdpMode;
@@ -750,6 +750,7 @@ impl Control {
                 id,
                 flood,
                 learning: true,
+                mss_clamp: MssClamp::Auto,
                 fdb: Vec::new(),
                 arp: Vec::new(),
             })

@@ -9,10 +9,10 @@
 
 use std::net::Ipv4Addr;
 
-use crate::config::{Config, FdbDest, NextHop};
+use crate::config::{Config, FdbDest, MssClamp, NextHop};
 use crate::ecmp::{Hop, Resilient};
 use crate::fdb::Dest;
-use crate::wire::{checksum, ethernet, ipv4, udp, vxlan, Mac};
+use crate::wire::{checksum, ethernet, ipv4, tcp, udp, vxlan, Mac};
 
 /// Bytes that VXLAN over IPv4 puts in front of the inner frame:
 /// Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8.
@@ -37,6 +37,10 @@ pub struct Bd {
     /// the switch (`pipeline::access`) instead of being flooded. Empty until
     /// the config fills it.
     pub arp: Vec<(u32, Mac)>,
+    /// The MSS that TCP SYNs over IPv4 crossing the underlay are clamped
+    /// to (IPv6: 20 less); `None`: no clamping. Resolved from the VNI's
+    /// `mss_clamp` and the overlay MTU by [`mss_of`].
+    pub mss: Option<u16>,
 }
 
 impl Bd {
@@ -60,6 +64,7 @@ impl Bd {
             ports: Vec::new(),
             flood: Vec::new(),
             arp: Vec::new(),
+            mss: None,
         }
     }
     /// Whether this slot holds no VNI (deleted, or never used).
@@ -436,6 +441,7 @@ impl State {
             bds[b] = Bd {
                 vni: v.id,
                 learning: v.learning,
+                mss: mss_of(v.mss_clamp, uplink_mtu),
                 ports: Vec::new(),
                 flood: v
                     .flood
@@ -639,7 +645,24 @@ impl State {
 
     /// The overlay MTU: what fits in the uplink MTU after encap.
     pub fn overlay_mtu(&self) -> u16 {
-        self.uplink_mtu - ENCAP_LEN as u16
+        overlay_mtu(self.uplink_mtu)
+    }
+}
+
+fn overlay_mtu(uplink_mtu: u16) -> u16 {
+    uplink_mtu.saturating_sub(ENCAP_LEN as u16)
+}
+
+/// The IPv4 MSS a VNI's SYNs are clamped to over an uplink of `uplink_mtu`
+/// (see [`Bd::mss`]): `Auto` is the overlay MTU less the IPv4 and TCP
+/// headers; a number is taken as it is unless it exceeds that, since a
+/// larger segment could not cross the underlay anyway.
+pub fn mss_of(clamp: MssClamp, uplink_mtu: u16) -> Option<u16> {
+    let fits = overlay_mtu(uplink_mtu).saturating_sub((ipv4::HEADER_LEN + tcp::HEADER_LEN) as u16);
+    match clamp {
+        MssClamp::Auto => Some(fits),
+        MssClamp::Off => None,
+        MssClamp::Mss(n) => Some(n.min(fits)),
     }
 }
 
@@ -730,6 +753,7 @@ mod tests {
         let st = State::build(&cfg, &uplink, false).expect("buildable state");
         assert_eq!(st.vtep_ip, Ipv4Addr::new(198, 18, 0, 7));
         assert_eq!((st.uplink_mtu, st.overlay_mtu()), (1500, 1450));
+        assert_eq!(st.bds[0].mss, Some(1410), "mss_clamp auto: 1450 - 40");
         // The resolved values are what `config save` will write.
         assert_eq!(st.config.underlay.vtep, Some(Ipv4Addr::new(198, 18, 0, 7)));
         uplink.ipv4 = None;
@@ -738,6 +762,30 @@ mod tests {
             e,
             "uplink eth1 has no IPv4 address: set underlay.vtep in the config or add an address"
         );
+    }
+
+    #[test]
+    fn mss_clamp_resolved_per_vni() {
+        let text = "[underlay]\nvtep = \"198.18.0.1\"\nmtu = 1500\n\
+            [[vni]]\nid = 1\n[[vni]]\nid = 2\nmss_clamp = \"off\"\n\
+            [[vni]]\nid = 3\nmss_clamp = 1300\n[[vni]]\nid = 4\nmss_clamp = 2000\n";
+        let cfg = Config::parse(text, "t.toml").expect("valid config");
+        let uplink = UplinkInfo {
+            name: "ul".into(),
+            mac: [2, 0, 0, 0, 1, 1],
+            ipv4: None,
+            mtu: 9000,
+        };
+        let st = State::build(&cfg, &uplink, false).expect("buildable");
+        let mss: Vec<Option<u16>> = (1..=4)
+            .map(|v| st.bds[usize::from(st.bd_of_vni(v).unwrap())].mss)
+            .collect();
+        // 2000 is more than a 1450-byte overlay MTU fits: lowered to 1410.
+        assert_eq!(mss, vec![Some(1410), None, Some(1300), Some(1410)]);
+        assert_eq!(mss_of(MssClamp::Auto, 3800), Some(3710));
+        assert_eq!(mss_of(MssClamp::Mss(3710), 3800), Some(3710));
+        assert_eq!(mss_of(MssClamp::Auto, 576), Some(486));
+        assert_eq!(mss_of(MssClamp::Auto, 60), Some(0), "no underflow");
     }
 
     #[test]
@@ -814,6 +862,7 @@ mod tests {
             id: 300,
             flood: vec!["198.18.1.9".parse().unwrap()],
             learning: true,
+            mss_clamp: crate::config::MssClamp::Auto,
             fdb: vec![],
             arp: vec![],
         });

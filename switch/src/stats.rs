@@ -56,7 +56,9 @@ named! {
         NoFloodTarget = "flood.no_destination",
         /// The destination MAC was learned on the port the frame came in on.
         SamePort = "fwd.same_port",
-        /// After encap the frame would exceed the uplink MTU.
+        /// After encap the frame would exceed the uplink MTU, and no ICMP
+        /// too-big reply went back instead (no DF, not IPv4 or IPv6, a
+        /// sender or destination an error may not go to, or over the rate limit).
         TooBig = "mtu.too_big",
         /// The remote VTEP's underlay MAC is not known yet (being resolved).
         Unresolved = "encap.unresolved",
@@ -98,6 +100,11 @@ named! {
         ArpSuppressed = "arp.suppressed",
         /// Partial TCP/UDP checksums (offload left to "hardware") completed.
         CsumCompleted = "csum.completed",
+        /// TCP SYNs whose MSS option the switch lowered to fit the overlay MTU.
+        MssClamped = "mtu.mss_clamped",
+        /// ICMP fragmentation-needed and ICMPv6 packet-too-big replies sent
+        /// to senders of packets too big for the overlay.
+        IcmpTooBig = "mtu.icmp_sent",
         /// TSC cycles spent in poll iterations that moved frames (idle polls excluded).
         BusyCycles = "worker.busy_cycles",
         /// Frames received in those iterations: busy_cycles / busy_packets is
@@ -127,15 +134,59 @@ const LEN: usize = HOP_BASE + MAX_HOPS * HOP_STRIDE;
 /// One worker's counters. Single writer (its worker), any number of readers.
 /// Each worker's block is its own ~30 KiB heap allocation, so two workers
 /// can share at most the cache lines at the edges of their blocks.
+///
+/// It also holds the one piece of per-worker state a stage keeps, the ICMP
+/// too-big rate limit (`pipeline::mtu`): the same single writer, and every
+/// stage already gets its worker's counters.
 pub struct Counters {
     c: Box<[AtomicU64]>,
+    /// ICMP too-big replies: [`ICMP_PER_SEC`](crate::pipeline::mtu::ICMP_PER_SEC) per second.
+    pub icmp_limit: RateLimit,
 }
 
 impl Default for Counters {
     fn default() -> Self {
         Counters {
             c: (0..LEN).map(|_| AtomicU64::new(0)).collect(),
+            icmp_limit: RateLimit::new(crate::pipeline::mtu::ICMP_PER_SEC),
         }
+    }
+}
+
+/// A token bucket over whole seconds of the worker's clock (`now_secs`):
+/// `per_sec` tokens a second, holding at most `per_sec` (one second's
+/// worth, so the burst is the rate). Starts full.
+///
+/// Thread safety: single writer (its worker) with a relaxed load and store,
+/// as for the counters; no allocation, no lock.
+pub struct RateLimit {
+    per_sec: u32,
+    /// Second of the last take << 32 | tokens left.
+    state: AtomicU64,
+}
+
+impl RateLimit {
+    pub fn new(per_sec: u32) -> RateLimit {
+        RateLimit {
+            per_sec,
+            state: AtomicU64::new(u64::from(per_sec)),
+        }
+    }
+
+    /// Takes a token at `now_secs`; false when none is left.
+    #[inline]
+    pub fn take(&self, now_secs: u32) -> bool {
+        let s = self.state.load(Ordering::Relaxed);
+        let (last, mut tokens) = ((s >> 32) as u32, s as u32);
+        if now_secs > last {
+            let refill = (now_secs - last).saturating_mul(self.per_sec);
+            tokens = tokens.saturating_add(refill).min(self.per_sec);
+        }
+        let ok = tokens > 0;
+        tokens -= u32::from(ok);
+        let t = u64::from(last.max(now_secs)) << 32 | u64::from(tokens);
+        self.state.store(t, Ordering::Relaxed);
+        ok
     }
 }
 
@@ -257,5 +308,22 @@ mod tests {
         assert_eq!(c.events(Event::Decap), 5);
         assert_eq!(c.port(3), [1, 100, 1, 60]);
         assert_eq!(c.vtep(9), [1, 150, 1]);
+    }
+
+    #[test]
+    fn rate_limit_refills_each_second_up_to_the_rate() {
+        let r = RateLimit::new(3);
+        let takes = |now: u32, n: usize| (0..n).filter(|_| r.take(now)).count();
+        assert_eq!(takes(0, 5), 3, "starts full");
+        assert_eq!(takes(0, 5), 0, "then empty for the rest of the second");
+        assert_eq!(takes(1, 5), 3, "full again the next second");
+        assert_eq!(
+            takes(9, 5),
+            3,
+            "an idle spell does not bank more than the rate"
+        );
+        assert_eq!(takes(8, 5), 0, "a clock that steps back refills nothing");
+        let r = RateLimit::new(0);
+        assert!(!r.take(0) && !r.take(100), "rate 0: never");
     }
 }

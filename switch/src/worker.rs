@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use crate::fdb::Fdb;
 use crate::pipeline::csum::complete_partial;
-use crate::pipeline::{
-    access::access_rx, encap::encap, hash::flow_hash, uplink::uplink_rx, Verdict,
-};
+use crate::pipeline::encap::{encap, fits};
+use crate::pipeline::mtu::{self, clamp_mss};
+use crate::pipeline::{access::access_rx, hash::flow_hash, uplink::uplink_rx, Verdict};
 use crate::port::{Backend, PortSpec};
 use crate::state::{State, UPLINK};
 use crate::stats::{Counters, Drop, Event};
@@ -124,6 +124,14 @@ pub fn run<B: Backend>(
 
 /// One frame through the pipeline, ending in exactly one place: queued for
 /// TX or freed with a counted drop.
+///
+/// After the lookup, a frame that crosses the underlay (decapsulated, or
+/// from an access port toward remote VTEPs) has its TCP MSS clamped to its
+/// BD's (`pipeline::mtu`); then partial checksums are completed (in that
+/// order: see `pipeline::mtu`). A frame from an access port to one remote
+/// VTEP that will not fit the uplink once encapsulated is turned into an
+/// ICMP too-big reply to its sender instead, or dropped as `mtu.too_big`;
+/// `flood` does the same for the VTEP copies of a flooded one.
 #[inline]
 pub fn forward<B: Backend>(
     b: &mut B,
@@ -141,13 +149,27 @@ pub fn forward<B: Backend>(
         } else {
             access_rx(st, fdb, port, &mut buf[..*len], now, ctr)
         };
+        // The BD of a frame that crosses the underlay; local port-to-port
+        // frames never do, and keep their MSS.
+        let crossing = match v {
+            Ok(Verdict::Port(p)) if port == UPLINK => {
+                st.ports.get(usize::from(p)).and_then(|p| p.bd)
+            }
+            Ok(Verdict::Vtep(_)) => st.ports[usize::from(port)].bd,
+            Ok(Verdict::Flood(bd)) => Some(bd),
+            Ok(Verdict::Port(_) | Verdict::Reply) | Err(_) => return v,
+        };
+        if let Some(mss) = crossing.and_then(|bd| st.bds[usize::from(bd)].mss) {
+            if clamp_mss(&mut buf[..*len], mss) {
+                ctr.event(Event::MssClamped, 1);
+            }
+        }
+        if port != UPLINK && matches!(v, Ok(Verdict::Vtep(_))) && !fits(st, *len) {
+            return mtu::too_big(st, buf, len, now, ctr).map(|()| Verdict::Port(port));
+        }
         // The frame goes on (decapsulated, when from the uplink): finish any
         // checksum its sender left to offload (pipeline::csum).
-        if matches!(
-            v,
-            Ok(Verdict::Port(_) | Verdict::Vtep(_) | Verdict::Flood(_))
-        ) && complete_partial(&mut buf[..*len])
-        {
+        if complete_partial(&mut buf[..*len]) {
             ctr.port_csum(usize::from(port));
         }
         v
@@ -167,7 +189,7 @@ pub fn forward<B: Backend>(
             let hash = b.with_frame(&mut d, |buf, len| flow_hash(&buf[..*len]));
             to_vtep(b, st, v, vni, hash, d, ctr);
         }
-        Ok(Verdict::Flood(bd)) => flood(b, st, port, bd, d, ctr),
+        Ok(Verdict::Flood(bd)) => flood(b, st, port, bd, d, now, ctr),
     }
 }
 
@@ -207,12 +229,34 @@ fn to_vtep<B: Backend>(
 /// access port, one encapsulated copy per remote VTEP of the BD (head-end
 /// replication). The original frame goes to the last target; the others get
 /// copies.
-fn flood<B: Backend>(b: &mut B, st: &State, in_port: u16, bd: u16, d: B::Desc, ctr: &Counters) {
+///
+/// A frame from an access port too big for the uplink reaches the BD's
+/// local ports as usual; its VTEP copies are replaced by one ICMP too-big
+/// reply to the sender, built in the original frame (the last target), when
+/// `pipeline::mtu` allows one. Otherwise the copies are made and each
+/// dropped as `mtu.too_big` by encap.
+fn flood<B: Backend>(
+    b: &mut B,
+    st: &State,
+    in_port: u16,
+    bd: u16,
+    mut d: B::Desc,
+    now: u32,
+    ctr: &Counters,
+) {
     let bdv = &st.bds[usize::from(bd)];
     let from_uplink = in_port == UPLINK;
     let n_ports = bdv.ports.iter().filter(|&&p| p != in_port).count();
     let n_vteps = if from_uplink { 0 } else { bdv.flood.len() };
-    let total = n_ports + n_vteps;
+    let reply = if n_vteps > 0 && !fits(st, b.len(&d)) {
+        b.with_frame(&mut d, |buf, len| {
+            mtu::may_reply(st, &buf[..*len], now, ctr)
+        })
+    } else {
+        None
+    };
+    let n_vteps = if reply.is_some() { 0 } else { n_vteps };
+    let total = n_ports + n_vteps + usize::from(reply.is_some());
     if total == 0 {
         ctr.drop(
             if from_uplink {
@@ -226,7 +270,6 @@ fn flood<B: Backend>(b: &mut B, st: &State, in_port: u16, bd: u16, d: B::Desc, c
         return;
     }
     ctr.event(Event::Flooded, 1);
-    let mut d = d;
     let hash = if n_vteps > 0 {
         b.with_frame(&mut d, |buf, len| flow_hash(&buf[..*len]))
     } else {
@@ -259,6 +302,18 @@ fn flood<B: Backend>(b: &mut B, st: &State, in_port: u16, bd: u16, d: B::Desc, c
         for &v in &bdv.flood {
             if let Some(c) = next(b, &d) {
                 to_vtep(b, st, v, vni, hash, c, ctr);
+            }
+        }
+    }
+    if let Some(r) = reply {
+        // The last target: `next` hands back the original, untouched by the
+        // copies made from it.
+        if let Some(mut c) = next(b, &d) {
+            if b.with_frame(&mut c, |buf, len| mtu::write_reply(r, buf, len, ctr)) {
+                b.tx(usize::from(in_port), c, ctr);
+            } else {
+                ctr.drop(Drop::TooBig, 1);
+                b.free(c);
             }
         }
     }

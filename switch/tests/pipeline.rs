@@ -18,7 +18,10 @@
 
 use std::net::Ipv4Addr;
 
-use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, PacketBuilder, UdpHeader};
+use etherparse::{
+    EtherType, Ethernet2Header, Icmpv4Type, Icmpv6Type, IpNumber, Ipv4Header, LinkSlice, NetSlice,
+    PacketBuilder, SlicedPacket, TcpOptionElement, TransportSlice, UdpHeader,
+};
 use proptest::prelude::*;
 use vxswitch::config::Config;
 use vxswitch::fdb::{Dest, Fdb};
@@ -944,16 +947,24 @@ fn arp_for_vtep_answered_others_dropped() {
 }
 
 // ---------------------------------------------------------------------------
-// 7. MTU.
+// 7. MTU: overlay MTU 1450 (uplink 1500 - 50).
+
+/// `f` with the inner IPv4 DF flag cleared (IPv4 header at 14).
+fn without_df(mut f: Vec<u8>) -> Vec<u8> {
+    f[20] &= !0x40;
+    fix_ip_checksum(&mut f);
+    f
+}
 
 #[test]
-fn encap_beyond_uplink_mtu_dropped() {
+fn encap_beyond_uplink_mtu_dropped_without_df() {
     let mut sw = Switch::new();
     learn_x(&mut sw);
     let v2 = sw.vtep(VTEP2);
 
-    // 1465 + 50 - 14 = 1501 bytes of outer IPv4: too big.
-    let big = udp_frame_of_len(MAC_A, MAC_X, 1465);
+    // 1465 + 50 - 14 = 1501 bytes of outer IPv4: too big, and no DF, so
+    // no ICMP either.
+    let big = without_df(udp_frame_of_len(MAC_A, MAC_X, 1465));
     let (out, d) = sw.send(P100A, &big);
     assert_silent(&out);
     d.assert_drops(&[(Drop::TooBig, 1)]);
@@ -971,12 +982,364 @@ fn encap_beyond_uplink_mtu_dropped() {
     assert_eq!(d.vteps[v2], [1, 1514, 0]);
 
     // Flooded: the local copy goes, each VTEP copy is dropped.
-    let big = udp_frame_of_len(MAC_A, BROADCAST, 1465);
+    let big = without_df(udp_frame_of_len(MAC_A, BROADCAST, 1465));
     let (out, d) = sw.send(P100A, &big);
     assert_eq!(only_on(&out, P100B), &[big]);
     d.assert_drops(&[(Drop::TooBig, 2)]);
     d.assert_events(&[(Event::Flooded, 1), (Event::FloodCopies, 2)]);
     d.assert_accounted();
+    sw.assert_frames_home();
+}
+
+/// Checks that `r` is an ICMP fragmentation needed from the switch on
+/// behalf of `orig`'s destination, with next-hop MTU `mtu`, quoting `orig`.
+fn check_frag_needed(r: &[u8], orig: &[u8], mtu: u16) {
+    use etherparse::icmpv4::DestUnreachableHeader;
+    let s = SlicedPacket::from_ethernet(r).expect("etherparse parses the reply");
+    let Some(LinkSlice::Ethernet2(eth)) = &s.link else {
+        panic!("not Ethernet")
+    };
+    assert_eq!(eth.destination(), orig[6..12], "to the sender's MAC");
+    assert_eq!(eth.source(), orig[0..6], "from the MAC it sent to");
+    let Some(NetSlice::Ipv4(ip)) = &s.net else {
+        panic!("not IPv4")
+    };
+    let h = ip.header().to_header();
+    assert_eq!(h.source, orig[30..34], "from the original destination");
+    assert_eq!(h.destination, orig[26..30], "to the original source");
+    assert_eq!(h.header_checksum, h.calc_header_checksum());
+    assert_eq!(usize::from(h.total_len), r.len() - 14);
+    let Some(TransportSlice::Icmpv4(icmp)) = &s.transport else {
+        panic!("not ICMP")
+    };
+    assert_eq!(
+        icmp.icmp_type(),
+        Icmpv4Type::DestinationUnreachable(DestUnreachableHeader::FragmentationNeeded {
+            next_hop_mtu: mtu
+        })
+    );
+    assert_eq!(
+        icmp.checksum(),
+        icmp.icmp_type().calc_checksum(icmp.payload()),
+        "ICMP checksum"
+    );
+    let quoted = icmp.payload();
+    assert_eq!(quoted, &orig[14..14 + quoted.len()], "quotes the original");
+    assert!(quoted.len() >= 28, "IP header + 8 bytes at least (RFC 792)");
+}
+
+#[test]
+fn df_packet_too_big_for_a_remote_host_gets_frag_needed_back() {
+    let mut sw = Switch::new();
+    learn_x(&mut sw);
+    // 1500 bytes of IPv4 with DF (etherparse sets it), to X behind .2.
+    let big = udp_frame_of_len(MAC_A, MAC_X, 1514);
+    assert_eq!(big[20] & 0x40, 0x40, "DF");
+    let (out, d) = sw.send(P100A, &big);
+    let back = only_on(&out, P100A);
+    assert_eq!(back.len(), 1, "the reply, out of the port it came in on");
+    check_frag_needed(&back[0], &big, 1450);
+    assert_eq!(back[0].len(), 14 + 576);
+    d.assert_drops(&[]);
+    d.assert_events(&[(Event::IcmpTooBig, 1), (Event::LearnNew, 1)]);
+    assert_eq!(d.ports[P100A], [1, 1514, 1, 590]);
+    assert_eq!(d.ports[UL], [0; 4], "nothing to the underlay");
+    assert_eq!(d.vteps[sw.vtep(VTEP2)], [0, 0, 0]);
+    d.assert_accounted();
+
+    // ping -s 1422: 1422 + 8 + 20 = 1450 bytes of IPv4, the overlay MTU: goes.
+    let ping = {
+        let b = PacketBuilder::ethernet2(MAC_A, MAC_X)
+            .ipv4([198, 19, 100, 10], [198, 19, 100, 1], 64)
+            .icmpv4_echo_request(7, 1);
+        let mut v = Vec::new();
+        b.write(&mut v, &[0x61; 1422]).expect("writing to a Vec");
+        v
+    };
+    assert_eq!(ping.len(), 14 + 1450);
+    let (out, d) = sw.send(P100A, &ping);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 1);
+    check_outer(&ul[0], VTEP2, VTEP2_MAC, 100, &ping);
+    d.assert_drops(&[]);
+    d.assert_events(&[(Event::Encap, 1)]);
+
+    // One byte more: the reply.
+    let ping = {
+        let b = PacketBuilder::ethernet2(MAC_A, MAC_X)
+            .ipv4([198, 19, 100, 10], [198, 19, 100, 1], 64)
+            .icmpv4_echo_request(7, 2);
+        let mut v = Vec::new();
+        b.write(&mut v, &[0x61; 1423]).expect("writing to a Vec");
+        v
+    };
+    let (out, d) = sw.send(P100A, &ping);
+    check_frag_needed(&only_on(&out, P100A)[0], &ping, 1450);
+    d.assert_events(&[(Event::IcmpTooBig, 1)]);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn ipv6_packet_too_big_for_a_remote_host_gets_ptb_back() {
+    let mut sw = Switch::new();
+    learn_x(&mut sw);
+    let (a6, x6) = ([0xfd; 16], [0xfe; 16]);
+    let big = {
+        let b = PacketBuilder::ethernet2(MAC_A, MAC_X)
+            .ipv6(a6, x6, 64)
+            .udp(5000, 6000);
+        let mut v = Vec::new();
+        b.write(&mut v, &[0x36; 1452]).expect("writing to a Vec");
+        v
+    };
+    assert_eq!(big.len(), 14 + 1500);
+    let (out, d) = sw.send(P100A, &big);
+    let back = only_on(&out, P100A);
+    assert_eq!(back.len(), 1);
+    let r = &back[0];
+    assert_eq!(r.len(), 14 + 1280, "as much as fits in 1280 bytes");
+    let s = SlicedPacket::from_ethernet(r).expect("etherparse parses the reply");
+    let Some(NetSlice::Ipv6(ip)) = &s.net else {
+        panic!("not IPv6")
+    };
+    let h = ip.header().to_header();
+    assert_eq!((h.source, h.destination), (x6, a6));
+    let Some(TransportSlice::Icmpv6(icmp)) = &s.transport else {
+        panic!("not ICMPv6")
+    };
+    assert_eq!(icmp.icmp_type(), Icmpv6Type::PacketTooBig { mtu: 1450 });
+    assert!(icmp.is_checksum_valid(h.source, h.destination));
+    assert_eq!(icmp.payload(), &big[14..14 + 1232]);
+    d.assert_drops(&[]);
+    d.assert_events(&[(Event::IcmpTooBig, 1), (Event::LearnNew, 1)]);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn flooded_df_packet_too_big_reaches_local_ports_and_the_sender_hears() {
+    let mut sw = Switch::new();
+    // Unknown unicast: flooded to p100b and both VTEPs; the VTEP copies are
+    // replaced by one reply.
+    let big = udp_frame_of_len(MAC_A, MAC_UNKNOWN, 1514);
+    let (out, d) = sw.send(P100A, &big);
+    assert_eq!(out[P100B], vec![big.clone()], "the local port gets it");
+    assert_eq!(out[P100A].len(), 1);
+    check_frag_needed(&out[P100A][0], &big, 1450);
+    assert!(out[UL].is_empty() && out[P200].is_empty());
+    d.assert_drops(&[]);
+    d.assert_events(&[
+        (Event::Flooded, 1),
+        (Event::FloodCopies, 1),
+        (Event::IcmpTooBig, 1),
+        (Event::LearnNew, 1),
+    ]);
+    d.assert_accounted();
+
+    // Broadcast: the reply would come from a group MAC, so no reply; the
+    // VTEP copies are dropped as before.
+    let big = udp_frame_of_len(MAC_A, BROADCAST, 1514);
+    let (out, d) = sw.send(P100A, &big);
+    assert_eq!(only_on(&out, P100B), &[big]);
+    d.assert_drops(&[(Drop::TooBig, 2)]);
+    d.assert_events(&[(Event::Flooded, 1), (Event::FloodCopies, 2)]);
+    d.assert_accounted();
+
+    // A VNI with no other local port: the reply is all there is.
+    let c = udp_frame_of_len(MAC_C, [2, 0, 0, 0, 0x30, 0x02], 1514);
+    let (out, d) = sw.send(P200, &c);
+    assert_eq!(only_on(&out, P200).len(), 1);
+    check_frag_needed(&out[P200][0], &c, 1450);
+    d.assert_drops(&[]);
+    d.assert_accounted();
+    sw.assert_frames_home();
+}
+
+#[test]
+fn icmp_replies_rate_limited_per_worker() {
+    let mut sw = Switch::from_config(CONFIG, UPLINK_MAC, true, 512);
+    learn_x(&mut sw);
+    let big = udp_frame_of_len(MAC_A, MAC_X, 1514);
+    let before = sw.snapshot();
+    for _ in 0..150 {
+        sw.inject(P100A, &big);
+    }
+    sw.run();
+    let out = sw.take_all();
+    let d = sw.snapshot().since(&before);
+    assert_eq!(only_on(&out, P100A).len(), 100, "100 a second");
+    d.assert_drops(&[(Drop::TooBig, 50)]);
+    d.assert_events(&[(Event::IcmpTooBig, 100), (Event::LearnNew, 1)]);
+    d.assert_accounted();
+    // The next second, replies again.
+    sw.now_secs += 1;
+    let (out, d) = sw.send(P100A, &big);
+    assert_eq!(only_on(&out, P100A).len(), 1);
+    assert_eq!(d.event(Event::IcmpTooBig), 1);
+    sw.assert_frames_home();
+}
+
+/// A TCP SYN (or SYN-ACK with `ack`) with MSS option `mss` after a NOP NOP
+/// and timestamps, as Linux orders them on a SYN-ACK.
+fn syn_frame(src: [u8; 6], dst: [u8; 6], ack: bool, mss: u16) -> Vec<u8> {
+    let mut opts = vec![1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 2, 4];
+    opts.extend_from_slice(&mss.to_be_bytes());
+    let mut b = PacketBuilder::ethernet2(src, dst)
+        .ipv4([198, 19, 100, src[5]], [198, 19, 100, dst[5]], 64)
+        .tcp(40000, 80, 1000, 64240)
+        .syn();
+    if ack {
+        b = b.ack(77);
+    }
+    let b = b.options_raw(&opts).expect("options fit");
+    let mut v = Vec::new();
+    b.write(&mut v, &[]).expect("writing to a Vec");
+    v
+}
+
+/// The MSS option of the TCP segment in `f`, after checking its checksum.
+fn checked_mss(f: &[u8]) -> Option<u16> {
+    let s = SlicedPacket::from_ethernet(f).expect("etherparse parses it");
+    let Some(TransportSlice::Tcp(t)) = &s.transport else {
+        panic!("not TCP")
+    };
+    let csum = match &s.net {
+        Some(NetSlice::Ipv4(ip)) => {
+            let h = ip.header();
+            t.calc_checksum_ipv4(h.source(), h.destination())
+        }
+        Some(NetSlice::Ipv6(ip)) => {
+            let h = ip.header();
+            t.calc_checksum_ipv6(h.source(), h.destination())
+        }
+        _ => panic!("not IP"),
+    };
+    assert_eq!(
+        csum.expect("checksum computed"),
+        t.checksum(),
+        "TCP checksum"
+    );
+    t.options_iterator().find_map(|o| match o {
+        Ok(TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
+        _ => None,
+    })
+}
+
+#[test]
+fn syn_mss_clamped_through_encap_and_decap() {
+    let mut sw = Switch::new();
+    learn_x(&mut sw);
+
+    // A opens to X: the encapsulated SYN carries MSS 1410 (1450 - 40).
+    let syn = syn_frame(MAC_A, MAC_X, false, 1460);
+    let (out, d) = sw.send(P100A, &syn);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 1);
+    let inner = &ul[0][ENCAP..];
+    assert_eq!(checked_mss(inner), Some(1410));
+    assert_eq!(inner.len(), syn.len());
+    d.assert_drops(&[]);
+    d.assert_events(&[
+        (Event::MssClamped, 1),
+        (Event::Encap, 1),
+        (Event::LearnNew, 1),
+    ]);
+
+    // X's SYN-ACK, decapsulated toward A: clamped too.
+    let syn_ack = syn_frame(MAC_X, MAC_A, true, 8960);
+    let (out, d) = sw.send(UL, &vxlan(VTEP2, 100, &syn_ack));
+    let a = only_on(&out, P100A);
+    assert_eq!(checked_mss(&a[0]), Some(1410));
+    d.assert_events(&[(Event::MssClamped, 1), (Event::Decap, 1)]);
+
+    // Already small enough, or not a SYN: untouched.
+    let small = syn_frame(MAC_A, MAC_X, false, 1400);
+    let (out, d) = sw.send(P100A, &small);
+    assert_eq!(&out[UL][0][ENCAP..], &small[..]);
+    assert_eq!(d.event(Event::MssClamped), 0);
+    let data = tcp_frame(MAC_A, MAC_X, 40000, b"not a SYN");
+    let (out, _) = sw.send(P100A, &data);
+    assert_eq!(&out[UL][0][ENCAP..], &data[..]);
+
+    // Flooded (X unknown in VNI 200's view of C): every copy is clamped.
+    let syn = syn_frame(MAC_C, MAC_UNKNOWN, false, 1460);
+    let (out, d) = sw.send(P200, &syn);
+    let ul = only_on(&out, UL);
+    assert_eq!(checked_mss(&ul[0][ENCAP..]), Some(1410));
+    assert_eq!(d.event(Event::MssClamped), 1);
+
+    // Between two local ports the frame never crosses the underlay: left
+    // as it is.
+    sw.send(P100B, &udp_frame(MAC_B, MAC_A, 1, b"learn B"));
+    let syn = syn_frame(MAC_A, MAC_B, false, 1460);
+    let (out, d) = sw.send(P100A, &syn);
+    assert_eq!(only_on(&out, P100B), &[syn]);
+    assert_eq!(d.event(Event::MssClamped), 0);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn ipv6_syn_clamped_to_overlay_mtu_minus_60() {
+    let mut sw = Switch::new();
+    learn_x(&mut sw);
+    let b = PacketBuilder::ethernet2(MAC_A, MAC_X)
+        .ipv6([0xfd; 16], [0xfe; 16], 64)
+        .tcp(40000, 443, 1, 64800)
+        .syn()
+        .options_raw(&[2, 4, 0x05, 0xa0, 1, 3, 3, 7])
+        .expect("options fit");
+    let mut syn = Vec::new();
+    b.write(&mut syn, &[]).expect("writing to a Vec");
+    let (out, d) = sw.send(P100A, &syn);
+    assert_eq!(checked_mss(&out[UL][0][ENCAP..]), Some(1390));
+    assert_eq!(d.event(Event::MssClamped), 1);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn partial_checksum_syn_clamped_and_completed() {
+    let mut sw = Switch::new();
+    learn_x(&mut sw);
+    // The sender's TX checksum offload left the pseudo-header sum only.
+    let mut syn = syn_frame(MAC_A, MAC_X, false, 1460);
+    let l4 = (syn.len() - 34) as u32;
+    let mut pseudo = 6 + l4;
+    for w in syn[26..34].chunks(2) {
+        pseudo += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    while pseudo > 0xffff {
+        pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+    }
+    syn[50..52].copy_from_slice(&(pseudo as u16).to_be_bytes());
+    let (out, d) = sw.send(P100A, &syn);
+    assert_eq!(checked_mss(&out[UL][0][ENCAP..]), Some(1410));
+    d.assert_events(&[
+        (Event::MssClamped, 1),
+        (Event::CsumCompleted, 1),
+        (Event::Encap, 1),
+        (Event::LearnNew, 1),
+    ]);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn mss_clamp_off_or_a_number_per_vni() {
+    let off = CONFIG.replacen("id = 100\n", "id = 100\nmss_clamp = \"off\"\n", 1);
+    let mut sw = Switch::from_config(&off, UPLINK_MAC, true, 64);
+    learn_x(&mut sw);
+    let syn = syn_frame(MAC_A, MAC_X, false, 1460);
+    let (out, d) = sw.send(P100A, &syn);
+    assert_eq!(&out[UL][0][ENCAP..], &syn[..], "off: untouched");
+    let syn_ack = syn_frame(MAC_X, MAC_A, true, 1460);
+    let (out, d2) = sw.send(UL, &vxlan(VTEP2, 100, &syn_ack));
+    assert_eq!(out[P100A], vec![syn_ack]);
+    assert_eq!(d.event(Event::MssClamped) + d2.event(Event::MssClamped), 0);
+
+    let n = CONFIG.replacen("id = 100\n", "id = 100\nmss_clamp = 1200\n", 1);
+    let mut sw = Switch::from_config(&n, UPLINK_MAC, true, 64);
+    learn_x(&mut sw);
+    let (out, d) = sw.send(P100A, &syn);
+    assert_eq!(checked_mss(&out[UL][0][ENCAP..]), Some(1200));
+    assert_eq!(d.event(Event::MssClamped), 1);
     sw.assert_frames_home();
 }
 
@@ -1004,7 +1367,9 @@ fn mixed(i: usize) -> (usize, Vec<u8>) {
             let f = vxlan(VTEP3, 100, &udp_frame(MAC_Z, MAC_B, n, b"cut"));
             (UL, f[..i % f.len()].to_vec())
         }
-        8 => (P100A, udp_frame_of_len(MAC_A, MAC_X, 1465)),
+        // Too big for the underlay: with DF an ICMP reply, without a drop.
+        8 if i % 24 == 8 => (P100A, udp_frame_of_len(MAC_A, MAC_X, 1465)),
+        8 => (P100A, without_df(udp_frame_of_len(MAC_A, MAC_X, 1465))),
         9 => (P200, (0..i % 80).map(|b| (b * 31 + i) as u8).collect()),
         10 => (UL, vxlan(VTEP3, 100, &udp_frame(MAC_Z, MAC_X, n, b"sh"))),
         _ => (
@@ -1042,6 +1407,7 @@ fn mixed_batch_conserves_frames() {
     }
     assert!(d.event(Event::ArpVtepReply) > 0 && d.event(Event::Decap) > 0);
     assert!(d.event(Event::Encap) > 0 && d.event(Event::FloodCopies) > 0);
+    assert!(d.event(Event::IcmpTooBig) > 0);
     sw.assert_frames_home();
 }
 

@@ -27,6 +27,15 @@ use crate::wire::ethernet::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, HEADER_LEN};
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
 
+/// Whether an L4 checksum field holding `stored` is partial, for a segment
+/// whose pseudo-header sum (addresses, protocol, L4 length) is `pseudo`:
+/// the test [`complete_partial`] makes, shared with the MSS clamp
+/// (`pipeline::mtu`), which must leave a partial field as it is.
+#[inline]
+pub fn is_partial(stored: u16, pseudo: u32) -> bool {
+    stored == checksum::fold(pseudo)
+}
+
 /// Completes `frame`'s L4 checksum if it is partial; true if it was.
 #[inline]
 pub fn complete_partial(frame: &mut [u8]) -> bool {
@@ -72,7 +81,7 @@ pub fn complete_partial(frame: &mut [u8]) -> bool {
     };
     let stored = u16::from_be_bytes([frame[at], frame[at + 1]]);
     // UDP over IPv4 may carry no checksum at all (0): nothing to complete.
-    if stored != checksum::fold(pseudo) || (proto == PROTO_UDP && stored == 0) {
+    if !is_partial(stored, pseudo) || (proto == PROTO_UDP && stored == 0) {
         return false;
     }
     frame[at] = 0;

@@ -15,6 +15,15 @@ const IP: usize = ethernet::HEADER_LEN;
 const UDP: usize = IP + ipv4::HEADER_LEN;
 const VX: usize = UDP + 8;
 
+/// Whether an inner frame of `len` bytes fits the uplink MTU once
+/// encapsulated: its outer IPv4 packet (IPv4 + UDP + VXLAN headers, then the
+/// whole inner frame) is at most the uplink MTU. That is, its own IP packet
+/// is at most the overlay MTU.
+#[inline]
+pub fn fits(st: &State, len: usize) -> bool {
+    len + (ENCAP_LEN - ethernet::HEADER_LEN) <= usize::from(st.uplink_mtu)
+}
+
 /// Encapsulates `buf[..len]` in place toward `vtep` with `vni`; returns the new
 /// length. `buf` is the whole frame buffer (its capacity), `hash` the inner
 /// flow hash.
@@ -27,11 +36,10 @@ pub fn encap(
     vni: u32,
     hash: u32,
 ) -> Result<usize, Drop> {
-    // Outer IPv4 total length: IPv4 + UDP + VXLAN headers, then the whole inner frame.
-    let outer_ip_len = len + (ENCAP_LEN - ethernet::HEADER_LEN);
-    if outer_ip_len > usize::from(st.uplink_mtu) || len + ENCAP_LEN > buf.len() {
+    if !fits(st, len) || len + ENCAP_LEN > buf.len() {
         return Err(Drop::TooBig);
     }
+    let outer_ip_len = len + (ENCAP_LEN - ethernet::HEADER_LEN);
     if vtep.mac.is_none() && st.next_hop_mac(hash).is_none() {
         return Err(Drop::Unresolved);
     }

@@ -53,6 +53,21 @@ pub fn update16(csum: u16, old: u16, new: u16) -> u16 {
     finish(acc)
 }
 
+/// [`update16`] for a 16-bit field that starts `at` bytes into the
+/// checksummed data, at any alignment. A field at an odd offset straddles
+/// two 16-bit words: its high byte is the low byte of one, its low byte the
+/// high byte of the next, so it adds to the sum byte-swapped, and a
+/// one's-complement sum of swapped words is the swapped sum (RFC 1071
+/// s2(B)). A TCP option can sit at an odd offset (after one no-op).
+#[inline]
+pub fn update16_at(csum: u16, at: usize, old: u16, new: u16) -> u16 {
+    if at & 1 == 0 {
+        update16(csum, old, new)
+    } else {
+        update16(csum, old.swap_bytes(), new.swap_bytes())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +108,22 @@ mod tests {
         let c = checksum(&hdr);
         hdr[2..4].copy_from_slice(&0x05dcu16.to_be_bytes());
         assert_eq!(update16(c, 0x0054, 0x05dc), checksum(&hdr));
+    }
+
+    #[test]
+    fn incremental_at_any_alignment_matches_full() {
+        let mut data: Vec<u8> = (0..64u32).map(|i| (i * 37 + 11) as u8).collect();
+        for at in 0..data.len() - 1 {
+            for new in [0u16, 1, 0x00ff, 0x0100, 0x05b4, 0xfffe, 0xffff] {
+                let c = checksum(&data);
+                let old = u16::from_be_bytes([data[at], data[at + 1]]);
+                data[at..at + 2].copy_from_slice(&new.to_be_bytes());
+                assert_eq!(
+                    update16_at(c, at, old, new),
+                    checksum(&data),
+                    "at {at} {old:#x} -> {new:#x}"
+                );
+            }
+        }
     }
 }

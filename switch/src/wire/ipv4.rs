@@ -18,6 +18,8 @@ use super::{be16, checksum, set_be16, Malformed};
 
 /// Length of a header without options.
 pub const HEADER_LEN: usize = 20;
+/// Protocol number of ICMP.
+pub const PROTO_ICMP: u8 = 1;
 /// Protocol number of UDP.
 pub const PROTO_UDP: u8 = 17;
 /// Protocol number of TCP.
@@ -115,6 +117,11 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
             .try_into()
             .expect("4-byte range");
         Ipv4Addr::from(d)
+    }
+    /// Source then destination address, as the TCP and UDP checksums'
+    /// pseudo-header (RFC 9293 s3.1) takes them.
+    pub fn addrs(&self) -> &[u8] {
+        &self.buf.as_ref()[field::SRC.start..field::DST.end]
     }
     /// True when the header checksum verifies.
     pub fn verify_checksum(&self) -> bool {
@@ -219,6 +226,7 @@ mod tests {
         assert!(v.verify_checksum());
         assert!(!v.is_fragment());
         assert_eq!(v.payload(), &[0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(v.addrs(), &[198, 18, 0, 1, 198, 18, 0, 2]);
     }
 
     #[test]

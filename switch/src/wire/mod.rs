@@ -8,7 +8,10 @@
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod icmp;
 pub mod ipv4;
+pub mod ipv6;
+pub mod tcp;
 pub mod udp;
 pub mod vxlan;
 
