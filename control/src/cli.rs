@@ -21,6 +21,15 @@ fn value_parser(kind: ArgKind) -> clap::builder::ValueParser {
                 _ => Err(format!("{s:?} is not a weight (1-1000)")),
             }
         }),
+        ArgKind::MssClamp => clap::builder::ValueParser::new(|s: &str| -> Result<String, String> {
+            match s {
+                "auto" | "off" => Ok(s.to_string()),
+                _ => match s.parse::<u16>() {
+                    Ok(n) if (536..=3710).contains(&n) => Ok(s.to_string()),
+                    _ => Err(format!("{s:?} is not auto, off or an MSS (536-3710)")),
+                },
+            }
+        }),
         ArgKind::Ipv4 => clap::value_parser!(std::net::Ipv4Addr).into(),
         ArgKind::Mac => clap::builder::ValueParser::new(|s: &str| s.parse::<Mac>()),
         ArgKind::Toggle => clap::builder::PossibleValuesParser::new(["on", "off"]).into(),
@@ -112,7 +121,7 @@ pub fn request(spec: &CommandSpec, m: &ArgMatches) -> Result<Request, String> {
                     .get_many::<Mac>(a.key)?
                     .map(|mac| serde_json::Value::from(mac.to_string()))
                     .collect(),
-                ArgKind::Toggle | ArgKind::Name => m
+                ArgKind::Toggle | ArgKind::Name | ArgKind::MssClamp => m
                     .get_many::<String>(a.key)?
                     .map(|s| serde_json::Value::from(s.as_str()))
                     .collect(),
@@ -180,6 +189,7 @@ mod tests {
             ArgKind::Mac => "02:00:00:00:01:0a",
             ArgKind::Toggle => "off",
             ArgKind::Weight => "3",
+            ArgKind::MssClamp => "1400",
             ArgKind::Path => "/tmp/x.toml",
         }
     }

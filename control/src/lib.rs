@@ -131,6 +131,8 @@ pub enum ArgKind {
     Toggle,
     /// An ECMP weight: 1..=1000.
     Weight,
+    /// `auto`, `off` or an MSS.
+    MssClamp,
     /// A file path.
     Path,
 }
@@ -296,9 +298,10 @@ commands! {
     VniDel "vni_del" ["vni" "del"] true "Delete a VNI with its tunnels, static FDB and ARP entries (delete its ports first)" {
         id: u32 = pos("id", "ID", Vni, VNI_HELP),
     }
-    VniSet "vni_set" ["vni" "set"] true "Change a VNI: learning off means static FDB and ARP entries only" {
+    VniSet "vni_set" ["vni" "set"] true "Change a VNI: learning off means static FDB and ARP entries only; TCP MSS clamping" {
         id: u32 = pos("id", "ID", Vni, VNI_HELP),
         learning: Option<Toggle> = opt("learning", "--learning", "on|off", ArgKind::Toggle, "learn source MACs in this VNI"),
+        mss_clamp: Option<String> = opt("mss_clamp", "--mss-clamp", "auto|off|N", MssClamp, "clamp SYNs' MSS: to the overlay MTU, not at all, or to N (536-3710)"),
     }
     VniList "vni_list" ["vni" "list"] false "List VNIs: learning, ports, flood list, static entries" {}
     PortAdd "port_add" ["port" "add"] true "Attach an interface to a VNI (opens its sockets on every worker)" {
@@ -495,6 +498,10 @@ pub struct FdbEntry {
 pub struct VniInfo {
     pub vni: u32,
     pub learning: bool,
+    /// `auto`, `off` or the configured MSS.
+    pub mss_clamp: String,
+    /// The MSS IPv4 SYNs crossing the underlay are clamped to (none: off).
+    pub mss: Option<u16>,
     pub ports: Vec<String>,
     pub flood: Vec<String>,
     pub static_fdb: usize,

@@ -17,15 +17,21 @@ fn list(v: &[String]) -> String {
 
 pub fn vnis(v: &[VniInfo]) -> String {
     let mut s = format!(
-        "{:<9} {:<9} {:>10} {:>5}  {:<24} {}\n",
-        "VNI", "LEARNING", "STATIC_FDB", "ARP", "PORTS", "FLOOD"
+        "{:<9} {:<9} {:<11} {:>10} {:>5}  {:<24} {}\n",
+        "VNI", "LEARNING", "MSS_CLAMP", "STATIC_FDB", "ARP", "PORTS", "FLOOD"
     );
     for i in v {
+        let mss = match i.mss {
+            Some(m) if i.mss_clamp == "auto" => format!("auto:{m}"),
+            Some(m) => m.to_string(),
+            None => "off".into(),
+        };
         let _ = writeln!(
             s,
-            "{:<9} {:<9} {:>10} {:>5}  {:<24} {}",
+            "{:<9} {:<9} {:<11} {:>10} {:>5}  {:<24} {}",
             i.vni,
             if i.learning { "on" } else { "off" },
+            mss,
             i.static_fdb,
             i.arp,
             list(&i.ports),
@@ -207,6 +213,8 @@ mod tests {
             VniInfo {
                 vni: 100,
                 learning: true,
+                mss_clamp: "auto".into(),
+                mss: Some(1410),
                 ports: vec!["c100".into(), "c101".into()],
                 flood: vec!["198.18.0.2".into(), "198.18.0.3".into()],
                 static_fdb: 1,
@@ -215,6 +223,8 @@ mod tests {
             VniInfo {
                 vni: 200,
                 learning: false,
+                mss_clamp: "off".into(),
+                mss: None,
                 ports: vec![],
                 flood: vec![],
                 static_fdb: 0,

@@ -611,7 +611,11 @@ impl Control {
         match req {
             Request::VniAdd { id, flood_remote } => self.vni_add(id, flood_remote),
             Request::VniDel { id } => self.vni_del(id),
-            Request::VniSet { id, learning } => self.vni_set(id, learning),
+            Request::VniSet {
+                id,
+                learning,
+                mss_clamp,
+            } => self.vni_set(id, learning, mss_clamp),
             Request::VniList {} => Ok(Reply::ok(self.vni_list())),
             Request::PortAdd { name, vni } => self.port_add(name, vni),
             Request::PortDel { name } => self.port_del(&name),
@@ -781,27 +785,58 @@ impl Control {
         done(format!("vni {id} deleted ({n} FDB entries with it)"))
     }
 
-    fn vni_set(&mut self, id: u32, learning: Option<vxctl::Toggle>) -> Handled {
+    fn vni_set(
+        &mut self,
+        id: u32,
+        learning: Option<vxctl::Toggle>,
+        mss_clamp: Option<String>,
+    ) -> Handled {
         let st = self.shared.state.load_full();
         let bd = st.bd_of_vni(id).ok_or_else(|| no_vni(id))?;
-        let Some(learning) = learning else {
-            return Err("nothing to change: give --learning on|off".into());
+        if learning.is_none() && mss_clamp.is_none() {
+            return Err(
+                "nothing to change: give --learning on|off or --mss-clamp auto|off|N".into(),
+            );
+        }
+        let clamp = match mss_clamp.as_deref() {
+            None => None,
+            Some("auto") => Some(MssClamp::Auto),
+            Some("off") => Some(MssClamp::Off),
+            Some(n) => match n.parse::<u16>() {
+                Ok(n) if (536..=3710).contains(&n) => Some(MssClamp::Mss(n)),
+                _ => return Err(format!("{n:?} is not auto, off or an MSS (536-3710)")),
+            },
         };
-        let on = learning.is_on();
+        let on = learning.map(|l| l.is_on());
         let next = self.prepare(|c| {
             if let Some(v) = c.vnis.iter_mut().find(|v| v.id == id) {
-                v.learning = on;
+                if let Some(on) = on {
+                    v.learning = on;
+                }
+                if let Some(m) = clamp {
+                    v.mss_clamp = m;
+                }
             }
         })?;
-        if on {
+        let mut said = Vec::new();
+        if let Some(m) = clamp {
+            let mss = next.bds[usize::from(bd)].mss;
+            said.push(match (m, mss) {
+                (_, None) => "MSS clamping off".to_string(),
+                (_, Some(n)) => format!("SYNs clamped to MSS {n}"),
+            });
+        }
+        if on != Some(false) {
             self.publish(next);
-            return done(format!("vni {id}: learning on"));
+            if on == Some(true) {
+                said.insert(0, "learning on".into());
+            }
+            return done(format!("vni {id}: {}", said.join(", ")));
         }
         // Off: what was learned goes, so only static entries decide.
         let n = self.publish_and_flush(next, |b, _, is_static| b == bd && !is_static)?;
-        done(format!(
-            "vni {id}: learning off ({n} learned entries forgotten)"
-        ))
+        said.insert(0, format!("learning off ({n} learned entries forgotten)"));
+        done(format!("vni {id}: {}", said.join(", ")))
     }
 
     fn vni_list(&self) -> Vec<VniInfo> {
@@ -812,6 +847,8 @@ impl Control {
             .map(|v| VniInfo {
                 vni: v.id,
                 learning: v.learning,
+                mss_clamp: v.mss_clamp.to_string().trim_matches('"').to_string(),
+                mss: st.bd_of_vni(v.id).and_then(|b| st.bds[usize::from(b)].mss),
                 ports: st
                     .config
                     .ports
