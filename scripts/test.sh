@@ -30,6 +30,7 @@ E2E=(
     "e2e/two_hosts.sh xdp2"
     "e2e/two_hosts.sh xdp-txoff"
     "e2e/two_hosts.sh xdp-generic"
+    "e2e/two_hosts.sh jumbo"
     "e2e/learning.sh"
     "e2e/kernel_interop.sh xdp"
     "e2e/kernel_interop.sh packet"
