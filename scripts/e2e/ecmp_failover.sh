@@ -105,7 +105,7 @@ hop() { # IP FIELD (state mac weight buckets tx)
         $1 == ip { print $(c[f]) }'
 }
 H1=198.18.0.251 H2=198.18.0.252 H3=198.18.0.253
-# watch IP SINCE_NS FIELD=VALUE [ARGS...]: polls the hop until FIELD is VALUE
+# watch_hop IP SINCE_NS FIELD=VALUE [ARGS...]: polls the hop until FIELD is VALUE
 # (see flows.py); its "key value" lines go to $RUN/watch.
 watch_hop() {
     local ip=$1 since=$2 until=$3; shift 3

@@ -539,7 +539,7 @@ impl Control {
                 .hops_live
                 .entry(ip)
                 .or_insert_with(|| Liveness::new(h.mac, now));
-            if l.tick(now, interval, u.probe_misses) {
+            if l.tick(now, u.probe_misses) {
                 eprintln!(
                     "vxswitch: next hop {ip} is down: no ARP answer for {} probes",
                     u.probe_misses

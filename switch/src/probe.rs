@@ -9,7 +9,7 @@
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::wire::Mac;
 
@@ -179,13 +179,18 @@ impl std::fmt::Display for HopState {
 }
 
 /// Liveness of one probed next hop: up while it answers, down after
-/// `misses` probe intervals without an answer.
+/// `misses` probes in a row went unanswered (an answer to a probe is any ARP
+/// frame from the hop before the next probe is sent).
 #[derive(Debug, Clone)]
 pub struct Liveness {
     pub state: HopState,
     pub mac: Option<Mac>,
-    last_heard: Option<Instant>,
-    /// When the state last changed, for `nexthop list`.
+    /// Whether a probe has been sent, and whether the hop spoke since.
+    probed: bool,
+    heard: bool,
+    /// Probes in a row without an answer.
+    misses: u32,
+    /// When the state last changed.
     pub since: Instant,
 }
 
@@ -194,14 +199,17 @@ impl Liveness {
         Liveness {
             state: HopState::Resolving,
             mac,
-            last_heard: None,
+            probed: false,
+            heard: false,
+            misses: 0,
             since: now,
         }
     }
 
-    /// The hop answered from `mac`. True when its state or MAC changed.
+    /// The hop spoke from `mac`. True when its state or MAC changed.
     pub fn heard(&mut self, mac: Mac, now: Instant) -> bool {
-        self.last_heard = Some(now);
+        self.heard = true;
+        self.misses = 0;
         let changed = self.state != HopState::Up || self.mac != Some(mac);
         if self.state != HopState::Up {
             self.since = now;
@@ -211,14 +219,15 @@ impl Liveness {
         changed
     }
 
-    /// Called once per probe interval before probing. True when the hop
-    /// just went down: nothing heard for `misses` intervals.
-    pub fn tick(&mut self, now: Instant, interval: Duration, misses: u32) -> bool {
-        let silent = match self.last_heard {
-            Some(t) => now.saturating_duration_since(t),
-            None => now.saturating_duration_since(self.since),
-        };
-        if self.state != HopState::Down && silent >= interval * misses {
+    /// Called just before each probe is sent: settles the previous one.
+    /// True when the hop just went down, its last `misses` probes unanswered.
+    pub fn tick(&mut self, now: Instant, misses: u32) -> bool {
+        if self.probed && !self.heard {
+            self.misses += 1;
+        }
+        self.probed = true;
+        self.heard = false;
+        if self.state != HopState::Down && self.misses >= misses {
             self.state = HopState::Down;
             self.since = now;
             return true;
@@ -263,27 +272,29 @@ mod tests {
 
     #[test]
     fn down_after_misses_and_up_on_an_answer() {
-        let t0 = Instant::now();
-        let iv = Duration::from_millis(100);
-        let mut l = Liveness::new(None, t0);
-        assert!(l.heard([2, 0, 0, 0, 0, 1], t0));
+        let t = Instant::now();
+        let mut l = Liveness::new(None, t);
+        assert!(!l.tick(t, 3), "first probe");
+        assert!(l.heard([2, 0, 0, 0, 0, 1], t));
         assert_eq!(l.state, HopState::Up);
-        assert!(!l.heard([2, 0, 0, 0, 0, 1], t0 + iv), "nothing changed");
-        assert!(
-            !l.tick(t0 + iv * 3, iv, 3),
-            "two intervals silent: still up"
-        );
-        assert!(l.tick(t0 + iv * 4, iv, 3), "three intervals silent: down");
+        for _ in 0..10 {
+            // Answered every time, however late the probe loop runs.
+            assert!(!l.tick(t, 1));
+            assert!(!l.heard([2, 0, 0, 0, 0, 1], t), "nothing changed");
+        }
+        assert!(!l.tick(t, 3), "the last probe was answered");
+        assert!(!l.tick(t, 3), "one unanswered");
+        assert!(!l.tick(t, 3), "two unanswered");
+        assert!(l.tick(t, 3), "three unanswered: down");
         assert_eq!(l.state, HopState::Down);
-        assert!(!l.tick(t0 + iv * 5, iv, 3), "down once");
-        assert!(
-            l.heard([2, 0, 0, 0, 0, 2], t0 + iv * 6),
-            "back, at a new MAC"
-        );
+        assert!(!l.tick(t, 3), "down once");
+        assert!(l.heard([2, 0, 0, 0, 0, 2], t), "back, at a new MAC");
         assert_eq!((l.state, l.mac), (HopState::Up, Some([2, 0, 0, 0, 0, 2])));
-        // Never heard: down after the same time.
-        let mut n = Liveness::new(None, t0);
-        assert!(!n.tick(t0 + iv * 2, iv, 3));
-        assert!(n.tick(t0 + iv * 3, iv, 3));
+        // Never heard: down after as many probes.
+        let mut n = Liveness::new(None, t);
+        assert!(!n.tick(t, 3));
+        assert!(!n.tick(t, 3));
+        assert!(!n.tick(t, 3));
+        assert!(n.tick(t, 3));
     }
 }
