@@ -9,7 +9,8 @@
 source "$(dirname "$0")/lib/common.sh"
 
 vx_need_root
-vx_install_packages
+# iperf3: the incast test (and the TCP harness, which also wants sockperf and OVS).
+vx_install_packages iperf3
 cd "$VX_ROOT"
 
 vx_log "cargo fmt --check"
@@ -42,6 +43,8 @@ E2E=(
     "e2e/live_control.sh xdp"
     "e2e/live_control.sh xdp2"
     "e2e/live_control.sh packet"
+    "e2e/ecmp_failover.sh"
+    "e2e/incast.sh"
 )
 passed=0 failed=0 failures=()
 for t in "${E2E[@]}"; do

@@ -117,7 +117,7 @@ assert_cmd "ping b300 -> a300" ip netns exec "$P-b300" ping -c 2 -i 0.2 -W 2 198
 for h in a b; do
     s=$RUN/$h.sock
     other=198.18.0.2; [ "$h" = b ] && other=198.18.0.1
-    if ctl "$s" vni list | grep -Eq "^300 +on +0 +0 +c300 +$other\$"; then
+    if ctl "$s" vni list | grep -Eq "^300 +on +auto:1410 +0 +0 +c300 +$other\$"; then
         pass "host $h: vni list shows 300 with c300, flooding to $other"
     else
         fail "host $h vni list: $(ctl "$s" vni list)"
@@ -137,6 +137,12 @@ for h in a b; do
     fi
     assert_eq "$(ctl "$s" --json tunnel list --vni 300 | jq_py "[(t['vni'], t['remote']) for t in d]")" "[(300, '$other')]" "host $h: tunnel list --vni 300 --json"
 done
+
+ctl "$A" vni set 300 --mss-clamp 1200 | sed 's/^/  | /'
+assert_eq "$(ctl "$A" --json vni list | jq_py "[(v['mss_clamp'], v['mss']) for v in d if v['vni'] == 300]")" \
+    "[('1200', 1200)]" "vni set 300 --mss-clamp 1200 applied"
+ctl "$A" vni set 300 --mss-clamp auto >/dev/null
+assert_eq "$(ctl "$A" --json vni list | jq_py "[v['mss'] for v in d if v['vni'] == 300]")" "[1410]" "and back to auto (1410)"
 
 echo "== 3. errors: exit 1, one line, nothing changed"
 config_to "$RUN/config.before"

@@ -92,8 +92,12 @@ pub fn run<B: Backend>(
         let now = shared.now_secs();
         let t0 = cycles();
         let mut got = 0;
+        let budget = b.rx_budget().min(BATCH);
         for port in 0..b.n_ports() {
-            let n = b.rx(port, &mut rxd);
+            if budget == 0 {
+                break;
+            }
+            let n = b.rx(port, &mut rxd[..budget]);
             got += n;
             for d in &rxd[..n] {
                 forward(b, &st, &shared.fdb, port as u16, *d, now, ctr);

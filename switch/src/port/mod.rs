@@ -88,6 +88,13 @@ pub trait Backend {
     fn flush(&mut self, ctr: &Counters);
     /// Where the frames are.
     fn frames(&self) -> FrameAccounting;
+    /// How many frames the worker may take from RX rings now: 0 while
+    /// frames pile up waiting for a full TX ring (backpressure), so excess
+    /// input stays in the kernel's rings instead of being dropped inside the
+    /// switch.
+    fn rx_budget(&self) -> usize {
+        usize::MAX
+    }
     /// Blocks until a frame may be waiting on some port, or `timeout_ms`
     /// passes. Called only by an idle worker (one system call per idle wait,
     /// none per frame); returns at once if frames are still in flight.

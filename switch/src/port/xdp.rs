@@ -41,6 +41,16 @@ const CLOSE_DRAIN: Duration = Duration::from_millis(500);
 const RESERVE: usize = 256;
 /// Most TX wakeups per port and loop (copy mode sends 32 frames per wakeup).
 const KICKS: usize = 4;
+/// Most TX wakeups per port and loop while frames wait for room in its ring.
+const KICKS_BACKLOG: usize = 16;
+/// Frames that may wait for room in one port's TX ring; beyond this they
+/// are dropped as `tx.ring_full`.
+const PENDING_CAP: usize = RING_SIZE as usize;
+/// While a port has this many frames waiting, the worker takes no new
+/// frames from any RX ring: the backlog drains first, and excess input
+/// waits in the kernel's rings (or is dropped there, counted as xsk.*),
+/// never inside the switch.
+const BACKPRESSURE: usize = RING_SIZE as usize / 2;
 /// Frames waiting for a TX ring before the port is flushed early.
 const PENDING_MAX: usize = 256;
 
@@ -343,6 +353,9 @@ impl XdpBackend {
         }
     }
 
+    /// Moves a port's waiting frames into its TX ring, as many as fit; the
+    /// rest keep waiting (up to [`PENDING_CAP`], beyond which the newest
+    /// are dropped as `tx.ring_full`).
     fn send(&mut self, port: usize, ctr: &Counters) {
         let Some(p) = self.ports[port].as_mut() else {
             return;
@@ -363,26 +376,38 @@ impl XdpBackend {
             self.owner[d.addr() / FRAME_SIZE as usize] = port as u16 + 1;
         }
         p.in_tx += done;
-        if done < p.pending.len() {
+        p.pending.drain(..done);
+        if p.pending.len() > PENDING_CAP {
             ctr.drop(
                 crate::stats::Drop::RingFull,
-                (p.pending.len() - done) as u64,
+                (p.pending.len() - PENDING_CAP) as u64,
             );
-            self.free.extend_from_slice(&p.pending[done..]);
+            self.free.extend_from_slice(&p.pending[PENDING_CAP..]);
+            p.pending.truncate(PENDING_CAP);
         }
-        p.pending.clear();
     }
 
     /// Kicks every TX ring that still holds unsent frames and asks for a
     /// wakeup. In copy mode the kernel sends at most 32 frames per kick
     /// (TX_BATCH_SIZE in net/xdp/xsk.c), so a ring with a backlog is kicked
     /// again on every loop until it drains, traffic or not: otherwise the
-    /// tail of a burst waits for the next frame, and TCP for its RTO.
-    fn kick(&mut self) {
-        for p in self.ports.iter_mut().flatten() {
-            // Up to KICKS sendto calls per port and loop, reaping in between,
-            // while the ring asks for a wakeup and each kick makes progress.
-            for _ in 0..KICKS {
+    /// tail of a burst waits for the next frame, and TCP for its RTO. While
+    /// frames wait for room in the ring, more kicks per loop, refilling the
+    /// ring between them.
+    fn kick(&mut self, ctr: &Counters) {
+        for port in 0..self.ports.len() {
+            let budget = match &self.ports[port] {
+                None => continue,
+                Some(p) if p.pending.is_empty() => KICKS,
+                Some(_) => KICKS_BACKLOG,
+            };
+            // Sendto calls reaping in between, while the ring asks for a
+            // wakeup and each kick makes progress.
+            for _ in 0..budget {
+                self.send(port, ctr);
+                let Some(p) = self.ports[port].as_mut() else {
+                    break;
+                };
                 if p.in_tx == 0 || !p.tx.needs_wakeup() {
                     break;
                 }
@@ -459,8 +484,11 @@ impl Backend for XdpBackend {
         // they still held (fill ring entries, and any TX that never
         // completed) are those marked with this slot that are not free.
         drop(p);
+        // Frames free, or waiting for another port's TX ring, are not the
+        // closed port's whatever their mark says.
         let mut is_free = vec![false; self.chunks.len()];
-        for d in &self.free {
+        let waiting = self.ports.iter().flatten().flat_map(|q| &q.pending);
+        for d in self.free.iter().chain(waiting) {
             is_free[d.addr() / FRAME_SIZE as usize] = true;
         }
         let mark = slot as u16 + 1;
@@ -528,7 +556,8 @@ impl Backend for XdpBackend {
             return;
         };
         p.pending.push(d);
-        if p.pending.len() >= PENDING_MAX {
+        // Early, once per PENDING_MAX frames: the ring may have room now.
+        if p.pending.len() % PENDING_MAX == 0 {
             self.send(port, ctr);
         }
     }
@@ -541,9 +570,25 @@ impl Backend for XdpBackend {
         for port in 0..self.ports.len() {
             self.send(port, ctr);
         }
-        self.kick();
+        self.kick(ctr);
         self.reap();
+        for port in 0..self.ports.len() {
+            self.send(port, ctr);
+        }
         self.refill();
+    }
+
+    fn rx_budget(&self) -> usize {
+        if self
+            .ports
+            .iter()
+            .flatten()
+            .any(|p| p.pending.len() >= BACKPRESSURE)
+        {
+            0
+        } else {
+            usize::MAX
+        }
     }
 
     fn wait(&mut self, timeout_ms: i32) {
@@ -564,7 +609,13 @@ impl Backend for XdpBackend {
             total: self.total,
             free: self.free.len(),
             in_fill: self.ports.iter().flatten().map(|p| p.in_fill).sum(),
-            in_tx: self.ports.iter().flatten().map(|p| p.in_tx).sum(),
+            // Waiting for room in a TX ring counts as on the way out.
+            in_tx: self
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| p.in_tx + p.pending.len())
+                .sum(),
         }
     }
 }
