@@ -961,13 +961,12 @@ impl Control {
             .enumerate()
             .filter(|(_, p)| !p.is_vacant())
             .map(|(i, p)| {
-                let c = self.port_counters(i);
-                let base = self.port_base.get(&i).copied().unwrap_or_default();
+                let c = self.port_since_attached(i);
                 PortInfo {
                     name: p.name.clone(),
                     vni: p.bd.map(|b| st.bds[usize::from(b)].vni),
-                    rx_packets: c[0] - base[0],
-                    tx_packets: c[2] - base[2],
+                    rx_packets: c[0],
+                    tx_packets: c[2],
                 }
             })
             .collect()
@@ -1042,19 +1041,14 @@ impl Control {
                     continue;
                 };
                 let t = &st.vteps[usize::from(i)];
-                let c = self.vtep_counters(usize::from(i));
-                let base = self
-                    .vtep_base
-                    .get(&usize::from(i))
-                    .copied()
-                    .unwrap_or_default();
+                let c = self.vtep_since_added(usize::from(i));
                 out.push(TunnelInfo {
                     vni: v.id,
                     remote: ip.to_string(),
                     mac: t.mac.map_or_else(|| "-".to_string(), |m| format_mac(&m)),
                     via: t.via.to_string(),
-                    tx_packets: c[0] - base[0],
-                    rx_packets: c[2] - base[2],
+                    tx_packets: c[0],
+                    rx_packets: c[2],
                 });
             }
         }
@@ -1334,6 +1328,26 @@ impl Control {
         out
     }
 
+    /// A port's counters since it took its slot.
+    fn port_since_attached(&self, i: usize) -> [u64; 5] {
+        let base = self.port_base.get(&i).copied().unwrap_or_default();
+        let mut c = self.port_counters(i);
+        for (c, b) in c.iter_mut().zip(base) {
+            *c -= b;
+        }
+        c
+    }
+
+    /// A remote VTEP's counters since it took its slot.
+    fn vtep_since_added(&self, i: usize) -> [u64; 3] {
+        let base = self.vtep_base.get(&i).copied().unwrap_or_default();
+        let mut c = self.vtep_counters(i);
+        for (c, b) in c.iter_mut().zip(base) {
+            *c -= b;
+        }
+        c
+    }
+
     /// tx packets, tx bytes, rx packets.
     fn vtep_counters(&self, i: usize) -> [u64; 3] {
         let mut out = [0u64; 3];
@@ -1378,9 +1392,7 @@ impl Control {
             if p.is_vacant() {
                 continue;
             }
-            let c = self.port_counters(i);
-            let b = self.port_base.get(&i).copied().unwrap_or_default();
-            let d: Vec<u64> = c.iter().zip(b).map(|(c, b)| c - b).collect();
+            let d = self.port_since_attached(i);
             if let Some(bd) = p.bd {
                 let e = per_bd.entry(bd).or_default();
                 e.0 += d[0];
@@ -1424,15 +1436,14 @@ impl Control {
             .enumerate()
             .filter(|(_, t)| !t.is_vacant())
             .map(|(i, t)| {
-                let c = self.vtep_counters(i);
-                let b = self.vtep_base.get(&i).copied().unwrap_or_default();
+                let c = self.vtep_since_added(i);
                 VtepStats {
                     ip: t.ip.to_string(),
                     mac: t.mac.map_or_else(|| "-".to_string(), |m| format_mac(&m)),
                     via: t.via.to_string(),
-                    tx_packets: c[0] - b[0],
-                    tx_bytes: c[1] - b[1],
-                    rx_packets: c[2] - b[2],
+                    tx_packets: c[0],
+                    tx_bytes: c[1],
+                    rx_packets: c[2],
                 }
             })
             .collect();

@@ -245,20 +245,8 @@ fn run(cli: Cli) -> Result<()> {
                             Ok(mut b) => {
                                 set_fds(&info, b.socket_fds());
                                 let _ = ready.send(Ok(()));
-                                worker::run(
-                                    &mut b,
-                                    &shared,
-                                    &info.counters,
-                                    &stop,
-                                    idle,
-                                    &cmd_rx,
-                                    |b, changed| {
-                                        if changed {
-                                            set_fds(&info, b.socket_fds());
-                                        }
-                                        info.publish(b.frames());
-                                    },
-                                );
+                                let fds = |b: &XdpBackend| b.socket_fds();
+                                drive(&mut b, &shared, &info, &stop, idle, &cmd_rx, fds);
                             }
                             Err(e) => {
                                 let _ = ready.send(Err(e.to_string()));
@@ -268,15 +256,8 @@ fn run(cli: Cli) -> Result<()> {
                     BackendKind::Packet => match PacketBackend::open(&names, filter) {
                         Ok(mut b) => {
                             let _ = ready.send(Ok(()));
-                            worker::run(
-                                &mut b,
-                                &shared,
-                                &info.counters,
-                                &stop,
-                                idle,
-                                &cmd_rx,
-                                |b, _| info.publish(b.frames()),
-                            );
+                            let fds = |_: &PacketBackend| Vec::new();
+                            drive(&mut b, &shared, &info, &stop, idle, &cmd_rx, fds);
                         }
                         Err(e) => {
                             let _ = ready.send(Err(e));
@@ -385,6 +366,25 @@ fn run(cli: Cli) -> Result<()> {
     served.context("serving the control socket")?;
     eprintln!("vxswitch: stopped");
     Ok(())
+}
+
+/// Runs a worker; after a port change, `fds` gives its AF_XDP sockets again
+/// (for their drop statistics).
+fn drive<B: Backend>(
+    b: &mut B,
+    shared: &Shared,
+    info: &WorkerInfo,
+    stop: &AtomicBool,
+    idle: Idle,
+    cmds: &mpsc::Receiver<Command>,
+    fds: impl Fn(&B) -> Vec<i32>,
+) {
+    worker::run(b, shared, &info.counters, stop, idle, cmds, |b, changed| {
+        if changed {
+            set_fds(info, fds(b));
+        }
+        info.publish(b.frames());
+    });
 }
 
 fn set_fds(info: &WorkerInfo, fds: Vec<i32>) {
