@@ -40,6 +40,7 @@ E2E=(
     "e2e/host_reachable.sh xdp"
     "e2e/host_reachable.sh packet"
     "e2e/nexthop_auto.sh"
+    "e2e/mtu.sh"
     "e2e/live_control.sh xdp"
     "e2e/live_control.sh xdp2"
     "e2e/live_control.sh packet"

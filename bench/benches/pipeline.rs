@@ -47,6 +47,15 @@
 //!   frag-needed / ICMPv6 packet-too-big quoting 548 / 1,232 bytes, and the
 //!   checksum. The worker's rate limit (one token take) is left out, or
 //!   it would stop the bench after 100 replies. Frames restored per batch.
+//! - `mtu/fragment_1500B_in_2`: `pipeline::frag` on 1,514-byte frames
+//!   (1,500 B of IPv4 + UDP without DF) for an overlay MTU of 1,450 (a
+//!   1,500-byte underlay; the rig's own is larger, so the MTU is passed):
+//!   `plan` (the checks and the option walk), `Plan::write` of the second
+//!   fragment (headers and 56 bytes of payload) into a spare frame buffer,
+//!   and `Plan::first` in place (length, flags, header checksum), as
+//!   `worker::to_vtep` does before encapsulating each. Per input packet;
+//!   the frame allocation and the two encaps are not included. Frames
+//!   restored per batch.
 //! - `ecmp/flow_hash_pick`: `flow_hash` of the inner frame, then
 //!   `write_outer` toward a VTEP off the uplink subnet, which picks one of 4
 //!   next hops by that hash. The pick has no function of its own, so this
@@ -105,6 +114,7 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
 use vxswitch::pipeline::access::access_rx;
 use vxswitch::pipeline::encap::{encap, write_outer};
+use vxswitch::pipeline::frag;
 use vxswitch::pipeline::hash::flow_hash;
 use vxswitch::pipeline::mtu::{clamp_mss, reply_for, write_reply};
 use vxswitch::pipeline::uplink::uplink_rx;
@@ -114,6 +124,7 @@ use vxswitch::port::mem::{MemBackend, FRAME_SIZE};
 use vxswitch::port::Backend;
 use vxswitch::state::{ENCAP_LEN, UPLINK};
 use vxswitch::stats::Event;
+use vxswitch::wire::checksum;
 use vxswitch::worker;
 
 /// The FDB clock during every bench: the second the hosts were learned in.
@@ -391,6 +402,41 @@ fn bench_mtu(c: &mut Criterion) {
             })
         });
     }
+
+    // 1,500 bytes of IPv4 without DF, for an overlay MTU of 1,450.
+    let no_df: Vec<Vec<u8>> = access_batch(1514)
+        .into_iter()
+        .map(|mut f| {
+            f[20] &= !0x40;
+            f[24..26].copy_from_slice(&[0, 0]);
+            let c = checksum::checksum(&f[14..34]);
+            f[24..26].copy_from_slice(&c.to_be_bytes());
+            f
+        })
+        .collect();
+    let mut spare = vec![vec![0u8; FRAME_SIZE].into_boxed_slice(); BATCH];
+    let mut frag_batch = |f: &mut Frames| -> usize {
+        let mut n = 0;
+        for ((buf, len), dst) in f.bufs.iter_mut().zip(&mut f.lens).zip(&mut spare) {
+            if let Some(p) = frag::plan(&buf[..*len], black_box(1450)) {
+                n += p.write(1, &buf[..*len], dst);
+                *len = p.first(buf);
+                n += *len;
+            }
+        }
+        n
+    };
+    let mut frames = Frames::new(no_df);
+    assert_eq!(
+        frag_batch(&mut frames),
+        BATCH * (14 + 20 + 1424 + 14 + 20 + 56),
+        "every packet cut in two"
+    );
+    g.bench_function("fragment_1500B_in_2", |b| {
+        restored(b, &mut frames, |f| {
+            black_box(frag_batch(f));
+        })
+    });
     g.finish();
 }
 

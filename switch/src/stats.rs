@@ -56,13 +56,14 @@ named! {
         NoFloodTarget = "flood.no_destination",
         /// The destination MAC was learned on the port the frame came in on.
         SamePort = "fwd.same_port",
-        /// After encap the frame would exceed the uplink MTU, and no ICMP
-        /// too-big reply went back instead (no DF, not IPv4 or IPv6, a
-        /// sender or destination an error may not go to, or over the rate limit).
+        /// After encap the frame would exceed the uplink MTU, no ICMP
+        /// too-big reply went back instead (not IPv4 or IPv6, a sender or
+        /// destination an error may not go to, or over the rate limit), and
+        /// it could not be fragmented (DF set, bad IP options: `pipeline::frag`).
         TooBig = "mtu.too_big",
         /// The remote VTEP's underlay MAC is not known yet (being resolved).
         Unresolved = "encap.unresolved",
-        /// No free frame for a flood copy.
+        /// No free frame for a flood copy or a fragment.
         NoFrame = "tx.no_frame",
         /// The port's TX ring had no room.
         RingFull = "tx.ring_full",
@@ -105,6 +106,12 @@ named! {
         /// ICMP fragmentation-needed and ICMPv6 packet-too-big replies sent
         /// to senders of packets too big for the overlay.
         IcmpTooBig = "mtu.icmp_sent",
+        /// Inner IPv4 packets without DF, too big for the overlay, that the
+        /// switch cut into fragments (`pipeline::frag`).
+        Fragmented = "mtu.fragmented",
+        /// Fragments made of them (each encapsulated on its own; missing
+        /// ones, for want of a frame, are counted as `tx.no_frame`).
+        Fragments = "mtu.fragments",
         /// TSC cycles spent in poll iterations that moved frames (idle polls excluded).
         BusyCycles = "worker.busy_cycles",
         /// Frames received in those iterations: busy_cycles / busy_packets is

@@ -12,6 +12,7 @@ use std::time::Instant;
 use crate::fdb::Fdb;
 use crate::pipeline::csum::complete_partial;
 use crate::pipeline::encap::{encap, fits};
+use crate::pipeline::frag::{self, MAX_FRAGMENTS};
 use crate::pipeline::mtu::{self, clamp_mss};
 use crate::pipeline::{access::access_rx, hash::flow_hash, uplink::uplink_rx, Verdict};
 use crate::port::{Backend, PortSpec};
@@ -134,8 +135,10 @@ pub fn run<B: Backend>(
 /// BD's (`pipeline::mtu`); then partial checksums are completed (in that
 /// order: see `pipeline::mtu`). A frame from an access port to one remote
 /// VTEP that will not fit the uplink once encapsulated is turned into an
-/// ICMP too-big reply to its sender instead, or dropped as `mtu.too_big`;
-/// `flood` does the same for the VTEP copies of a flooded one.
+/// ICMP too-big reply to its sender instead; failing that, an IPv4 packet
+/// without DF goes on (its checksum completed first) to be fragmented by
+/// `to_vtep`, and anything else is dropped as `mtu.too_big`. `flood` does
+/// the same for the VTEP copies of a flooded one.
 #[inline]
 pub fn forward<B: Backend>(
     b: &mut B,
@@ -169,10 +172,16 @@ pub fn forward<B: Backend>(
             }
         }
         if port != UPLINK && matches!(v, Ok(Verdict::Vtep(_))) && !fits(st, *len) {
-            return mtu::too_big(st, buf, len, now, ctr).map(|()| Verdict::Port(port));
+            match mtu::too_big(st, buf, len, now, ctr) {
+                Ok(()) => return Ok(Verdict::Port(port)),
+                // No DF: fragmented once encap finds it too big (`to_vtep`).
+                Err(_) if frag::may_fragment(st, &buf[..*len]) => {}
+                Err(drop) => return Err(drop),
+            }
         }
         // The frame goes on (decapsulated, when from the uplink): finish any
-        // checksum its sender left to offload (pipeline::csum).
+        // checksum its sender left to offload (pipeline::csum). Before any
+        // fragmenting: the L4 checksum covers the whole datagram.
         if complete_partial(&mut buf[..*len]) {
             ctr.port_csum(usize::from(port));
         }
@@ -197,6 +206,10 @@ pub fn forward<B: Backend>(
     }
 }
 
+/// Encapsulates the inner frame `d` toward VTEP `v` and queues it on the
+/// uplink. An inner IPv4 packet without DF that is too big is fragmented
+/// (`fragment`): the common path, a frame that fits, pays nothing for it
+/// but encap's own length check.
 fn to_vtep<B: Backend>(
     b: &mut B,
     st: &State,
@@ -206,25 +219,93 @@ fn to_vtep<B: Backend>(
     mut d: B::Desc,
     ctr: &Counters,
 ) {
-    let vtep = &st.vteps[usize::from(v)];
-    match b.with_frame(&mut d, |buf, len| {
-        encap(buf, *len, st, vtep, vni, hash).map(|n| *len = n)
-    }) {
-        Ok(()) => {
-            ctr.event(Event::Encap, 1);
-            let bytes = b.len(&d);
-            ctr.vtep_tx(usize::from(v), bytes);
-            if vtep.mac.is_none() {
-                // Through the next hop the flow's ECMP bucket picked.
-                if let Some(h) = st.ecmp.pick(hash) {
-                    ctr.hop_tx(usize::from(h), bytes);
-                }
-            }
-            b.tx(usize::from(UPLINK), d, ctr);
-        }
+    match encap_frame(b, st, v, vni, hash, &mut d) {
+        Ok(()) => send_encapped(b, st, v, hash, d, ctr),
+        Err(Drop::TooBig) => fragment(b, st, v, vni, hash, d, ctr),
         Err(drop) => {
             ctr.drop(drop, 1);
             b.free(d);
+        }
+    }
+}
+
+/// Encapsulates the inner frame `d` in place toward VTEP `v`.
+#[inline]
+fn encap_frame<B: Backend>(
+    b: &mut B,
+    st: &State,
+    v: u16,
+    vni: u32,
+    hash: u32,
+    d: &mut B::Desc,
+) -> Result<(), Drop> {
+    let vtep = &st.vteps[usize::from(v)];
+    b.with_frame(d, |buf, len| {
+        encap(buf, *len, st, vtep, vni, hash).map(|n| *len = n)
+    })
+}
+
+/// Counts and queues a frame encapsulated toward VTEP `v`.
+#[inline]
+fn send_encapped<B: Backend>(b: &mut B, st: &State, v: u16, hash: u32, d: B::Desc, ctr: &Counters) {
+    ctr.event(Event::Encap, 1);
+    let bytes = b.len(&d);
+    ctr.vtep_tx(usize::from(v), bytes);
+    if st.vteps[usize::from(v)].mac.is_none() {
+        // Through the next hop the flow's ECMP bucket picked.
+        if let Some(h) = st.ecmp.pick(hash) {
+            ctr.hop_tx(usize::from(h), bytes);
+        }
+    }
+    b.tx(usize::from(UPLINK), d, ctr);
+}
+
+/// The inner frame `d`, too big for the uplink once encapsulated, cut into
+/// IPv4 fragments that fit (`pipeline::frag`), each encapsulated toward `v`
+/// with the original's flow hash (one outer source port, one ECMP path, so
+/// the fragments keep their order) and queued in order. The later
+/// fragments are made first, each in a free frame, from the untouched
+/// original, which then becomes the first. A fragment with no free frame
+/// is counted as `tx.no_frame` and the others still go, as with flood
+/// copies. A frame `frag` refuses is dropped as `mtu.too_big`.
+#[cold]
+fn fragment<B: Backend>(
+    b: &mut B,
+    st: &State,
+    v: u16,
+    vni: u32,
+    hash: u32,
+    mut d: B::Desc,
+    ctr: &Counters,
+) {
+    let mtu = st.overlay_mtu();
+    let Some(plan) = b.with_frame(&mut d, |buf, len| frag::plan(&buf[..*len], mtu)) else {
+        ctr.drop(Drop::TooBig, 1);
+        b.free(d);
+        return;
+    };
+    let mut frags = [B::Desc::default(); MAX_FRAGMENTS];
+    let mut made = 1;
+    for k in 1..plan.count() {
+        match b.alloc_from(&d, |src, dst| plan.write(k, src, dst)) {
+            Some(f) => {
+                frags[made] = f;
+                made += 1;
+            }
+            None => ctr.drop(Drop::NoFrame, 1),
+        }
+    }
+    b.with_frame(&mut d, |buf, len| *len = plan.first(buf));
+    frags[0] = d;
+    ctr.event(Event::Fragmented, 1);
+    ctr.event(Event::Fragments, made as u64);
+    for mut f in frags.into_iter().take(made) {
+        match encap_frame(b, st, v, vni, hash, &mut f) {
+            Ok(()) => send_encapped(b, st, v, hash, f, ctr),
+            Err(drop) => {
+                ctr.drop(drop, 1);
+                b.free(f);
+            }
         }
     }
 }
@@ -237,8 +318,8 @@ fn to_vtep<B: Backend>(
 /// A frame from an access port too big for the uplink reaches the BD's
 /// local ports as usual; its VTEP copies are replaced by one ICMP too-big
 /// reply to the sender, built in the original frame (the last target), when
-/// `pipeline::mtu` allows one. Otherwise the copies are made and each
-/// dropped as `mtu.too_big` by encap.
+/// `pipeline::mtu` allows one. Otherwise the copies are made and `to_vtep`
+/// fragments each (IPv4 without DF) or drops it as `mtu.too_big`.
 fn flood<B: Backend>(
     b: &mut B,
     st: &State,

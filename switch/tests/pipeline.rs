@@ -271,13 +271,15 @@ impl Delta {
             assert_eq!(self.event(e), w, "event {}", e.name());
         }
     }
-    /// Every frame ends in one place: each received frame and each flood copy
-    /// wanted (made, or dropped for want of a frame) is sent once or dropped once.
+    /// Every frame ends in one place: each received frame, each flood copy
+    /// and each fragment past a packet's first wanted (made, or dropped for
+    /// want of a frame) is sent once or dropped once.
     fn assert_accounted(&self) {
+        let more_fragments = self.event(Event::Fragments) - self.event(Event::Fragmented);
         assert_eq!(
             self.tx() + self.all_drops(),
-            self.rx() + self.event(Event::FloodCopies) + self.drop(Drop::NoFrame),
-            "tx + drops != rx + copies: {self:?}"
+            self.rx() + self.event(Event::FloodCopies) + more_fragments + self.drop(Drop::NoFrame),
+            "tx + drops != rx + copies + fragments: {self:?}"
         );
     }
 }
@@ -956,38 +958,303 @@ fn without_df(mut f: Vec<u8>) -> Vec<u8> {
     f
 }
 
+/// A UDP datagram in an IPv4 packet of `ip_len` bytes without DF, as a
+/// container with MTU 1500 sends one (its own stack fragments larger
+/// datagrams at 1500), with an identification to reassemble by.
+fn udp_no_df(src: [u8; 6], dst: [u8; 6], ip_len: usize) -> Vec<u8> {
+    let payload: Vec<u8> = (0..ip_len - 28).map(|i| (i * 13 + i / 256) as u8).collect();
+    let mut f = without_df(udp_frame(src, dst, 4321, &payload));
+    f[18..20].copy_from_slice(&0x7e57u16.to_be_bytes());
+    fix_ip_checksum(&mut f);
+    assert_eq!(f.len(), 14 + ip_len);
+    f
+}
+
+/// Checks the encapsulated fragments `outer` of the inner frame `orig`
+/// toward `vtep_ip`/`vtep_mac` in `vni`: each outer packet fits the uplink
+/// MTU and is not itself a fragment, all share one outer UDP source port,
+/// and the inner fragments, decapsulated, reassemble (by hand: etherparse
+/// has no reassembly) to `orig`'s IP payload. Returns the source port.
+fn check_fragments(
+    outer: &[&Vec<u8>],
+    orig: &[u8],
+    vtep_ip: Ipv4Addr,
+    vtep_mac: [u8; 6],
+    vni: u32,
+) -> u16 {
+    let (oh, _) = Ipv4Header::from_slice(&orig[14..]).expect("the original parses");
+    let want = &orig[14 + oh.header_len()..14 + usize::from(oh.total_len)];
+    let mut data = Vec::new();
+    let mut sports = Vec::new();
+    for (i, o) in outer.iter().enumerate() {
+        assert!(o.len() - OUTER_IP <= 1500, "fits the uplink: {}", o.len());
+        // Every outer field, DF set and no outer fragmenting (RFC 7348 s4.3).
+        sports.push(check_outer(o, vtep_ip, vtep_mac, vni, &o[ENCAP..]));
+        let inner = &o[ENCAP..];
+        assert_eq!(&inner[..14], &orig[..14], "Ethernet header copied");
+        let (h, _) = Ipv4Header::from_slice(&inner[14..]).expect("inner IPv4");
+        assert_eq!(
+            h.header_checksum,
+            h.calc_header_checksum(),
+            "inner checksum"
+        );
+        assert_eq!(usize::from(h.total_len), inner.len() - 14, "inner length");
+        assert!(usize::from(h.total_len) <= 1450, "fits the overlay MTU");
+        assert_eq!(h.identification, oh.identification);
+        assert_eq!((h.source, h.destination), (oh.source, oh.destination));
+        assert!(!h.dont_fragment);
+        let last = i + 1 == outer.len();
+        assert_eq!(h.more_fragments, !last || oh.more_fragments, "MF of {i}");
+        assert_eq!(
+            usize::from(h.fragment_offset.value()) * 8,
+            usize::from(oh.fragment_offset.value()) * 8 + data.len(),
+            "offset of fragment {i}"
+        );
+        let payload = &inner[14 + h.header_len()..];
+        if !last {
+            assert_eq!(payload.len() % 8, 0);
+        }
+        data.extend_from_slice(payload);
+    }
+    assert_eq!(data, want, "the fragments reassemble to the original");
+    assert!(
+        sports.windows(2).all(|w| w[0] == w[1]),
+        "one source port: {sports:?}"
+    );
+    sports[0]
+}
+
 #[test]
-fn encap_beyond_uplink_mtu_dropped_without_df() {
+fn too_big_without_df_fragmented_toward_a_remote_host() {
     let mut sw = Switch::new();
     learn_x(&mut sw);
     let v2 = sw.vtep(VTEP2);
 
-    // 1465 + 50 - 14 = 1501 bytes of outer IPv4: too big, and no DF, so
-    // no ICMP either.
-    let big = without_df(udp_frame_of_len(MAC_A, MAC_X, 1465));
+    // A 1,500-byte IPv4 packet without DF: 1,500 + 50 = 1,550 bytes of
+    // outer IPv4, too big. Two fragments: 1,424 + 56 bytes of payload.
+    let big = udp_no_df(MAC_A, MAC_X, 1500);
     let (out, d) = sw.send(P100A, &big);
-    assert_silent(&out);
-    d.assert_drops(&[(Drop::TooBig, 1)]);
-    d.assert_events(&[(Event::LearnNew, 1)]);
-    assert_eq!(d.vteps[v2], [0, 0, 0]);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 2);
+    assert_eq!(ul[0].len(), ENCAP + 14 + 20 + 1424);
+    assert_eq!(ul[1].len(), ENCAP + 14 + 20 + 56);
+    let sport = check_fragments(&[&ul[0], &ul[1]], &big, VTEP2, VTEP2_MAC, 100);
+    // The same source port as the flow's unfragmented packets.
+    let small = udp_no_df(MAC_A, MAC_X, 100);
+    let (out, _) = sw.send(P100A, &small);
+    assert_eq!(
+        check_outer(&out[UL][0], VTEP2, VTEP2_MAC, 100, &small),
+        sport
+    );
+    d.assert_drops(&[]);
+    d.assert_events(&[
+        (Event::Fragmented, 1),
+        (Event::Fragments, 2),
+        (Event::Encap, 2),
+        (Event::LearnNew, 1),
+    ]);
+    let bytes = (ul[0].len() + ul[1].len()) as u64;
+    assert_eq!(d.vteps[v2], [2, bytes, 0]);
+    assert_eq!(d.ports[UL], [0, 0, 2, bytes]);
+    d.assert_accounted();
 
-    // 1464 bytes: exactly 1500 bytes of outer IPv4.
-    let fits = udp_frame_of_len(MAC_A, MAC_X, 1464);
+    // One byte over (1,451 bytes of IPv4): 1,424 + 7.
+    let f = udp_no_df(MAC_A, MAC_X, 1451);
+    let (out, d) = sw.send(P100A, &f);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 2);
+    check_fragments(&[&ul[0], &ul[1]], &f, VTEP2, VTEP2_MAC, 100);
+    assert_eq!(d.event(Event::Fragments), 2);
+
+    // Exactly the overlay MTU: encapsulated whole, 1,500 bytes of outer IPv4.
+    let fits = udp_no_df(MAC_A, MAC_X, 1450);
     let (out, d) = sw.send(P100A, &fits);
     let ul = only_on(&out, UL);
     assert_eq!(ul.len(), 1);
     check_outer(&ul[0], VTEP2, VTEP2_MAC, 100, &fits);
     assert_eq!(u16::from_be_bytes([ul[0][16], ul[0][17]]), 1500);
     d.assert_drops(&[]);
-    assert_eq!(d.vteps[v2], [1, 1514, 0]);
+    d.assert_events(&[(Event::Encap, 1)]);
 
-    // Flooded: the local copy goes, each VTEP copy is dropped.
-    let big = without_df(udp_frame_of_len(MAC_A, BROADCAST, 1465));
+    // Already a fragment (a middle one: MF, offset 185): cut again, the
+    // last piece keeps MF.
+    let mut mid = udp_no_df(MAC_A, MAC_X, 1500);
+    mid[20..22].copy_from_slice(&(0x2000u16 | 185).to_be_bytes());
+    fix_ip_checksum(&mut mid);
+    let (out, d) = sw.send(P100A, &mid);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 2);
+    check_fragments(&[&ul[0], &ul[1]], &mid, VTEP2, VTEP2_MAC, 100);
+    assert_eq!(ul[1][ENCAP + 20] & 0x20, 0x20, "MF on the last piece");
+    assert_eq!(d.event(Event::Fragmented), 1);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn fragments_carry_the_checksum_completed_before_cutting() {
+    let mut sw = Switch::new();
+    learn_x(&mut sw);
+    // The sender left the UDP checksum to offload: only the pseudo-header
+    // sum. It covers the whole datagram, so it is completed first.
+    let good = udp_no_df(MAC_A, MAC_X, 1500);
+    let mut big = good.clone();
+    let mut pseudo = 17 + 1480u32;
+    for w in big[26..34].chunks(2) {
+        pseudo += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    while pseudo > 0xffff {
+        pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+    }
+    big[40..42].copy_from_slice(&(pseudo as u16).to_be_bytes());
     let (out, d) = sw.send(P100A, &big);
-    assert_eq!(only_on(&out, P100B), &[big]);
-    d.assert_drops(&[(Drop::TooBig, 2)]);
-    d.assert_events(&[(Event::Flooded, 1), (Event::FloodCopies, 2)]);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 2);
+    // Reassembled, it is the fully checksummed datagram.
+    check_fragments(&[&ul[0], &ul[1]], &good, VTEP2, VTEP2_MAC, 100);
+    assert_eq!(d.event(Event::CsumCompleted), 1);
+    assert_eq!(d.event(Event::Fragmented), 1);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn too_big_and_not_fragmentable_dropped() {
+    let mut sw = Switch::new();
+    learn_x(&mut sw);
+    let v2 = sw.vtep(VTEP2);
+    sw.send(P100A, &udp_no_df(MAC_A, MAC_X, 100)); // learn A
+    let big = udp_no_df(MAC_A, MAC_X, 1500);
+    // Not IP (a local experimental EtherType): no reply, no fragments.
+    let mut other = big.clone();
+    other[12..14].copy_from_slice(&[0x88, 0xb5]);
+    // IPv4 options that do not parse (an option running past the header).
+    let mut opts = udp_frame(MAC_A, MAC_X, 4321, &[0x11; 1472]);
+    opts.splice(34..34, [1, 1, 7, 9, 0, 0, 0, 0]);
+    opts[14] = 0x47;
+    opts[16..18].copy_from_slice(&1508u16.to_be_bytes());
+    opts[20] = 0;
+    fix_ip_checksum(&mut opts);
+    // A DF fragment: neither an ICMP reply (Linux answers exactly DF) nor
+    // fragments.
+    let mut df_frag = udp_frame_of_len(MAC_A, MAC_X, 1514);
+    df_frag[20..22].copy_from_slice(&0x6000u16.to_be_bytes());
+    fix_ip_checksum(&mut df_frag);
+    for (name, f) in [
+        ("not IP", other),
+        ("bad options", opts),
+        ("DF fragment", df_frag),
+    ] {
+        let (out, d) = sw.send(P100A, &f);
+        assert_silent(&out);
+        d.assert_drops(&[(Drop::TooBig, 1)]);
+        d.assert_events(&[]);
+        assert_eq!(d.vteps[v2], [0, 0, 0], "{name}");
+    }
+
+    // A 1,465-byte frame of valid options (NOPs), no DF: fragmented.
+    let mut nops = udp_frame(MAC_A, MAC_X, 4321, &[0x22; 1472]);
+    nops.splice(34..34, [1, 1, 1, 1]);
+    nops[14] = 0x46;
+    nops[16..18].copy_from_slice(&1504u16.to_be_bytes());
+    nops[20] = 0;
+    fix_ip_checksum(&mut nops);
+    let (out, d) = sw.send(P100A, &nops);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 2);
+    check_fragments(&[&ul[0], &ul[1]], &nops, VTEP2, VTEP2_MAC, 100);
+    d.assert_drops(&[]);
+    sw.assert_frames_home();
+}
+
+#[test]
+fn flooded_too_big_without_df_fragmented_for_every_vtep() {
+    let mut sw = Switch::new();
+    let (v2, v3) = (sw.vtep(VTEP2), sw.vtep(VTEP3));
+    // Unknown unicast: the local port gets the packet whole, each VTEP
+    // its two fragments.
+    let big = udp_no_df(MAC_A, MAC_UNKNOWN, 1500);
+    let (out, d) = sw.send(P100A, &big);
+    assert_eq!(out[P100B], vec![big.clone()], "whole to the local port");
+    assert!(out[P100A].is_empty() && out[P200].is_empty());
+    assert_eq!(out[UL].len(), 4);
+    let to = |ip: Ipv4Addr| -> Vec<&Vec<u8>> {
+        out[UL]
+            .iter()
+            .filter(|f| f[30..34] == ip.octets())
+            .collect()
+    };
+    let s2 = check_fragments(&to(VTEP2), &big, VTEP2, VTEP2_MAC, 100);
+    let s3 = check_fragments(&to(VTEP3), &big, VTEP3, VTEP3_MAC, 100);
+    assert_eq!(s2, s3, "one flow, one source port");
+    d.assert_drops(&[]);
+    d.assert_events(&[
+        (Event::Flooded, 1),
+        (Event::FloodCopies, 2),
+        (Event::Fragmented, 2),
+        (Event::Fragments, 4),
+        (Event::Encap, 4),
+        (Event::LearnNew, 1),
+    ]);
+    assert_eq!(d.vteps[v2][0], 2);
+    assert_eq!(d.vteps[v3][0], 2);
     d.assert_accounted();
+
+    // Broadcast in VNI 200 (one VTEP, no other local port): the original
+    // frame itself is cut.
+    let c = udp_no_df(MAC_C, BROADCAST, 1500);
+    let (out, d) = sw.send(P200, &c);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 2);
+    check_fragments(&[&ul[0], &ul[1]], &c, VTEP2, VTEP2_MAC, 200);
+    d.assert_drops(&[]);
+    d.assert_events(&[
+        (Event::Flooded, 1),
+        (Event::Fragmented, 1),
+        (Event::Fragments, 2),
+        (Event::Encap, 2),
+        (Event::LearnNew, 1),
+    ]);
+    d.assert_accounted();
+    sw.assert_frames_home();
+}
+
+#[test]
+fn fragments_without_a_free_frame_counted_as_no_frame() {
+    // Two frames in all: learning X takes both for a moment, then the two
+    // big packets take both, and no fragment past the first finds one.
+    let mut sw = Switch::from_config(CONFIG, UPLINK_MAC, true, 2);
+    learn_x(&mut sw);
+    sw.send(P100A, &udp_no_df(MAC_A, MAC_X, 100)); // learn A
+    let big = udp_no_df(MAC_A, MAC_X, 1500);
+    let before = sw.snapshot();
+    sw.inject(P100A, &big);
+    sw.inject(P100A, &big);
+    sw.run();
+    let out = sw.take_all();
+    let d = sw.snapshot().since(&before);
+    let ul = only_on(&out, UL);
+    assert_eq!(ul.len(), 2, "the first fragment of each");
+    for o in ul {
+        assert_eq!(o.len(), ENCAP + 14 + 20 + 1424);
+        assert_eq!(
+            &o[ENCAP + 20..ENCAP + 22],
+            &0x2000u16.to_be_bytes(),
+            "MF, offset 0"
+        );
+    }
+    d.assert_drops(&[(Drop::NoFrame, 2)]);
+    d.assert_events(&[
+        (Event::Fragmented, 2),
+        (Event::Fragments, 2),
+        (Event::Encap, 2),
+    ]);
+    d.assert_accounted();
+    sw.assert_frames_home();
+
+    // With one frame spare, the next packet goes whole.
+    let (out, d) = sw.send(P100A, &big);
+    let ul = only_on(&out, UL);
+    check_fragments(&[&ul[0], &ul[1]], &big, VTEP2, VTEP2_MAC, 100);
+    d.assert_drops(&[]);
     sw.assert_frames_home();
 }
 
@@ -1367,9 +1634,15 @@ fn mixed(i: usize) -> (usize, Vec<u8>) {
             let f = vxlan(VTEP3, 100, &udp_frame(MAC_Z, MAC_B, n, b"cut"));
             (UL, f[..i % f.len()].to_vec())
         }
-        // Too big for the underlay: with DF an ICMP reply, without a drop.
-        8 if i % 24 == 8 => (P100A, udp_frame_of_len(MAC_A, MAC_X, 1465)),
-        8 => (P100A, without_df(udp_frame_of_len(MAC_A, MAC_X, 1465))),
+        // Too big for the underlay: with DF an ICMP reply, without DF
+        // fragments, not IP a drop.
+        8 if i % 36 == 8 => (P100A, udp_frame_of_len(MAC_A, MAC_X, 1465)),
+        8 if i % 36 == 20 => (P100A, without_df(udp_frame_of_len(MAC_A, MAC_X, 1465))),
+        8 => {
+            let mut f = udp_frame_of_len(MAC_A, MAC_X, 1465);
+            f[12..14].copy_from_slice(&[0x88, 0xb5]);
+            (P100A, f)
+        }
         9 => (P200, (0..i % 80).map(|b| (b * 31 + i) as u8).collect()),
         10 => (UL, vxlan(VTEP3, 100, &udp_frame(MAC_Z, MAC_X, n, b"sh"))),
         _ => (
@@ -1408,6 +1681,7 @@ fn mixed_batch_conserves_frames() {
     assert!(d.event(Event::ArpVtepReply) > 0 && d.event(Event::Decap) > 0);
     assert!(d.event(Event::Encap) > 0 && d.event(Event::FloodCopies) > 0);
     assert!(d.event(Event::IcmpTooBig) > 0);
+    assert!(d.event(Event::Fragmented) > 0);
     sw.assert_frames_home();
 }
 

@@ -9,6 +9,7 @@ pub mod access;
 pub mod arp;
 pub mod csum;
 pub mod encap;
+pub mod frag;
 pub mod hash;
 pub mod mtu;
 pub mod uplink;

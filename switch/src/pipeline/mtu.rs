@@ -51,11 +51,11 @@
 //!   1280 (IPv6, RFC 4443 s2.4 c). The reply is always shorter than the
 //!   frame it replaces.
 //!
-//!   No reply (the frame is dropped as `mtu.too_big`, as before) for: an
-//!   IPv4 packet without DF or that is a fragment (the sender allowed
-//!   fragmentation, which this switch does not do yet); a packet that is
-//!   not itself larger than the overlay MTU (a short one in a padded
-//!   frame); an error to a source that may not get one or from a
+//!   No reply for: an IPv4 packet without DF (the sender allowed
+//!   fragmentation: `pipeline::frag` cuts it into fragments that fit), or
+//!   that is a fragment (Linux answers exactly DF: one with DF is dropped);
+//!   a packet that is not itself larger than the overlay MTU (a short one
+//!   in a padded frame); an error to a source that may not get one or from a
 //!   destination that cannot send one (IPv4: destination broadcast or
 //!   multicast, source 0/8, loopback, broadcast or multicast; IPv6: source
 //!   unspecified, loopback or multicast, destination multicast, where Linux
@@ -65,7 +65,8 @@
 //!   (IPv4) or 1280 (IPv6), as Linux; and past the rate limit,
 //!   [`ICMP_PER_SEC`] replies per second per worker (a token bucket,
 //!   [`Counters::icmp_limit`]), as routers limit ICMP errors (RFC 1812
-//!   s4.3.2.8, RFC 4443 s2.4 f).
+//!   s4.3.2.8, RFC 4443 s2.4 f). A frame that gets no reply and is not
+//!   fragmented is dropped as `mtu.too_big`.
 //!
 //! Pure functions over the frame, the running [`State`] and the worker's
 //! [`Counters`] (which also hold the rate-limit bucket, the worker's own).

@@ -70,6 +70,27 @@ impl Arena {
         d.len = src.len;
         Some(d)
     }
+    /// Allocates a frame that `fill` writes from `src`'s bytes (see
+    /// `Backend::alloc_from`).
+    pub fn alloc_from(
+        &mut self,
+        src: &ArenaDesc,
+        fill: impl FnOnce(&[u8], &mut [u8]) -> usize,
+    ) -> Option<ArenaDesc> {
+        let mut d = self.alloc()?;
+        let (s, t) = (src.idx as usize * self.size, d.idx as usize * self.size);
+        // Two different frames: split the memory between them.
+        let (from, to) = if s < t {
+            let (lo, hi) = self.mem.split_at_mut(t);
+            (&lo[s..s + src.len as usize], &mut hi[..self.size])
+        } else {
+            let (lo, hi) = self.mem.split_at_mut(s);
+            (&hi[..src.len as usize], &mut lo[t..t + self.size])
+        };
+        let n = fill(from, to);
+        d.len = n.min(self.size) as u32;
+        Some(d)
+    }
     /// Allocates a frame holding `bytes` (truncated to the frame size).
     pub fn load(&mut self, bytes: &[u8]) -> Option<ArenaDesc> {
         let mut d = self.alloc()?;

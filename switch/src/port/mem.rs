@@ -111,6 +111,13 @@ impl Backend for MemBackend {
     fn clone_frame(&mut self, src: &ArenaDesc) -> Option<ArenaDesc> {
         self.arena.clone_frame(src)
     }
+    fn alloc_from(
+        &mut self,
+        src: &ArenaDesc,
+        fill: impl FnOnce(&[u8], &mut [u8]) -> usize,
+    ) -> Option<ArenaDesc> {
+        self.arena.alloc_from(src, fill)
+    }
     fn tx(&mut self, port: usize, d: ArenaDesc, ctr: &Counters) {
         if !self.open.get(port).copied().unwrap_or(false) {
             ctr.drop(Drop::NoPort, 1);

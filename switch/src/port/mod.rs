@@ -77,6 +77,17 @@ pub trait Backend {
     ) -> R;
     /// A free frame, holding a copy of `src`'s bytes.
     fn clone_frame(&mut self, src: &Self::Desc) -> Option<Self::Desc>;
+    /// A free frame, written by `fill` from `src`'s bytes: `fill` gets
+    /// `src`'s data (up to its length) and the new frame's whole buffer (its
+    /// capacity, the same for every frame) and returns the new frame's
+    /// length. `None`, and `fill` not called, when no frame is free. Makes
+    /// a fragment (`pipeline::frag`) straight from the original, with no
+    /// copy through a scratch buffer.
+    fn alloc_from(
+        &mut self,
+        src: &Self::Desc,
+        fill: impl FnOnce(&[u8], &mut [u8]) -> usize,
+    ) -> Option<Self::Desc>;
     /// Queues a frame for transmission on `port`; it is sent by the next
     /// [`Backend::flush`] (or earlier, when the port's queue is full). A
     /// frame for a closed slot is freed and counted as `tx.no_port`.

@@ -292,6 +292,13 @@ impl Backend for PacketBackend {
     fn clone_frame(&mut self, src: &ArenaDesc) -> Option<ArenaDesc> {
         self.arena.clone_frame(src)
     }
+    fn alloc_from(
+        &mut self,
+        src: &ArenaDesc,
+        fill: impl FnOnce(&[u8], &mut [u8]) -> usize,
+    ) -> Option<ArenaDesc> {
+        self.arena.alloc_from(src, fill)
+    }
     fn tx(&mut self, port: usize, d: ArenaDesc, ctr: &Counters) {
         let Some(p) = self.ports.get_mut(port).and_then(|p| p.as_mut()) else {
             ctr.drop(Drop::NoPort, 1);

@@ -549,6 +549,27 @@ impl Backend for XdpBackend {
         Some(d)
     }
 
+    fn alloc_from(
+        &mut self,
+        src: &FrameDesc,
+        fill: impl FnOnce(&[u8], &mut [u8]) -> usize,
+    ) -> Option<FrameDesc> {
+        let mut d = self.free.pop()?;
+        // SAFETY: `src` is in the worker's hands and `d` was free; they are
+        // different frames of the same UMEM, so the two views do not
+        // overlap, and nothing else (the kernel included) touches either.
+        unsafe {
+            let from = self.umem.data(src);
+            let mut to = self.umem.data_mut(&mut d);
+            let mut cur = to.cursor();
+            let cap = cur.buf_len();
+            cur.set_pos(cap);
+            let n = fill(from.contents(), to.contents_mut());
+            to.cursor().set_pos(n.min(cap));
+        }
+        Some(d)
+    }
+
     fn tx(&mut self, port: usize, d: FrameDesc, ctr: &Counters) {
         let Some(p) = self.ports.get_mut(port).and_then(|p| p.as_mut()) else {
             ctr.drop(Drop::NoPort, 1);
