@@ -55,7 +55,10 @@ pub struct Command {
     pub done: mpsc::Sender<Result<(), String>>,
 }
 
-/// Applies a change between batches.
+/// Applies a change between batches. Rare and slow (it opens and closes
+/// sockets): kept out of line so the poll loop's code stays tight.
+#[cold]
+#[inline(never)]
 fn apply<B: Backend>(b: &mut B, cmd: Command) {
     let r = match &cmd.change {
         Change::Open { slot, spec } => b.open_port(*slot, spec),

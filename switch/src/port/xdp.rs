@@ -11,6 +11,7 @@
 //! frame is in exactly one place at a time (free list, a ring, or the
 //! worker's hands), which is what xsk-rs's unsafe ring calls require.
 
+use std::collections::VecDeque;
 use std::ffi::CString;
 use std::num::NonZeroU32;
 use std::os::unix::io::AsRawFd;
@@ -46,6 +47,8 @@ const KICKS_BACKLOG: usize = 16;
 /// Frames that may wait for room in one port's TX ring; beyond this they
 /// are dropped as `tx.ring_full`.
 const PENDING_CAP: usize = RING_SIZE as usize;
+/// Room beyond the cap for what one loop can add before it is enforced.
+const BATCH_SLACK: usize = 1024;
 /// While a port has this many frames waiting, the worker takes no new
 /// frames from any RX ring: the backlog drains first, and excess input
 /// waits in the kernel's rings (or is dropped there, counted as xsk.*),
@@ -113,7 +116,9 @@ struct XdpPort {
     rx: RxQueue,
     fill: FillQueue,
     comp: CompQueue,
-    pending: Vec<FrameDesc>,
+    /// Frames queued for this port's TX ring, oldest first (a ring
+    /// buffer: taking from the front moves nothing).
+    pending: VecDeque<FrameDesc>,
     in_fill: usize,
     in_tx: usize,
 }
@@ -210,7 +215,7 @@ fn open_port(
         rx,
         fill,
         comp,
-        pending: Vec::with_capacity(PENDING_MAX),
+        pending: VecDeque::with_capacity(PENDING_CAP + BATCH_SLACK),
         in_fill: 0,
         in_tx: 0,
     })
@@ -329,8 +334,12 @@ impl XdpBackend {
         for (slot, p) in self.ports.iter_mut().enumerate() {
             let Some(p) = p else { continue };
             let spare = self.free.len().saturating_sub(RESERVE);
-            let room =
-                (p.fill.nb_free(RING_SIZE) as usize).min(self.fill_cap.saturating_sub(p.in_fill));
+            // The port's share bounds what sits in its fill ring, not what
+            // waits in its RX ring: counting both (in_fill) would let the
+            // fill ring run dry under load while the RX ring is full.
+            let slots = p.fill.nb_free(RING_SIZE) as usize;
+            let in_ring = RING_SIZE as usize - slots;
+            let room = slots.min(self.fill_cap.saturating_sub(in_ring));
             let n = room.min(spare);
             // Produce in chunks, not frame by frame, unless the ring is dry.
             if n == 0 || (n < 32 && p.in_fill > 0) {
@@ -364,16 +373,23 @@ impl XdpBackend {
             return;
         }
         let room = p.tx.nb_free(p.pending.len() as u32) as usize;
-        let n = room.min(p.pending.len());
-        let done = if n > 0 {
+        let mut done = 0;
+        let (a, b) = p.pending.as_slices();
+        for part in [a, b] {
+            let n = room.saturating_sub(done).min(part.len());
+            if n == 0 {
+                break;
+            }
             // SAFETY: pending frames are ours and in no ring.
-            unsafe { p.tx.produce(&p.pending[..n]) }
-        } else {
-            0
-        };
-        for d in &p.pending[..done] {
-            ctr.port_tx(port, d.lengths().data());
-            self.owner[d.addr() / FRAME_SIZE as usize] = port as u16 + 1;
+            let k = unsafe { p.tx.produce(&part[..n]) };
+            for d in &part[..k] {
+                ctr.port_tx(port, d.lengths().data());
+                self.owner[d.addr() / FRAME_SIZE as usize] = port as u16 + 1;
+            }
+            done += k;
+            if k < n {
+                break;
+            }
         }
         p.in_tx += done;
         p.pending.drain(..done);
@@ -382,8 +398,7 @@ impl XdpBackend {
                 crate::stats::Drop::RingFull,
                 (p.pending.len() - PENDING_CAP) as u64,
             );
-            self.free.extend_from_slice(&p.pending[PENDING_CAP..]);
-            p.pending.truncate(PENDING_CAP);
+            self.free.extend(p.pending.drain(PENDING_CAP..));
         }
     }
 
@@ -479,7 +494,7 @@ impl Backend for XdpBackend {
             p.in_tx -= n;
             self.free.extend_from_slice(&self.scratch[..n]);
         }
-        self.free.append(&mut p.pending);
+        self.free.extend(p.pending.drain(..));
         // Closing the socket ends the kernel's use of its rings; the frames
         // they still held (fill ring entries, and any TX that never
         // completed) are those marked with this slot that are not free.
@@ -576,7 +591,7 @@ impl Backend for XdpBackend {
             self.free.push(d);
             return;
         };
-        p.pending.push(d);
+        p.pending.push_back(d);
         // Early, once per PENDING_MAX frames: the ring may have room now.
         if p.pending.len() % PENDING_MAX == 0 {
             self.send(port, ctr);
