@@ -131,6 +131,36 @@ pub fn parse_cores(spec: &str) -> Result<Vec<usize>, HostError> {
     Ok(out)
 }
 
+/// Keeps the calling thread (and the threads it starts later) off the
+/// workers' cores: the control thread's FDB aging, netlink and ARP work
+/// would otherwise preempt a worker now and then, a latency tail of
+/// hundreds of microseconds. Returns the cores it may use, or `None` when
+/// the workers take every core (then it stays where it is).
+pub fn avoid_cores(workers: &[usize]) -> Option<Vec<usize>> {
+    let others: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .filter(|c| !workers.contains(c))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET write within it, and
+    // sched_setaffinity(0, ..) applies to the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        for &c in &others {
+            libc::CPU_SET(c, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return None;
+        }
+    }
+    Some(others)
+}
+
 fn format_cores(set: &BTreeSet<usize>) -> String {
     let v: Vec<usize> = set.iter().copied().collect();
     let mut parts = Vec::new();

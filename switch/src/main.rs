@@ -310,6 +310,12 @@ fn run(cli: Cli) -> Result<()> {
         BackendKind::Xdp => control::BackendKind::Xdp(cli.xdp_mode),
         BackendKind::Packet => control::BackendKind::Packet,
     };
+    // Workers are pinned; the control thread (this one) keeps off their cores.
+    if host::avoid_cores(&cores).is_none() {
+        eprintln!(
+            "vxswitch: --cores takes every core: the control thread shares them with the workers"
+        );
+    }
     let mut ctl = Control::new(
         shared.clone(),
         infos,
