@@ -4,7 +4,8 @@
 # Installs what it needs (apt-get), builds, creates two hosts joined by an
 # underlay veth with two containers behind each (one in VNI 100, one in VNI
 # 200), starts one vxswitch per host, shows a ping and a TCP transfer crossing
-# the overlay in each VNI, prints the counters, then removes everything.
+# the overlay in each VNI, adds a third VNI and its containers to the running
+# switches with vxctl, prints the counters, then removes everything.
 # Exits non-zero if any step fails. The topology is drawn in lib/overlay.sh.
 #
 # usage: scripts/demo.sh [--backend xdp|packet]
@@ -45,6 +46,16 @@ if ip netns exec "$P-a200" ping -c 2 -i 0.2 -W 1 198.19.100.2 >/dev/null 2>&1; t
 fi
 echo "no reply, as it should be"
 
+vx_log "live: VNI 300 and a container on each host, added to the running switches with vxctl"
+for h in a b; do
+    other=198.18.0.2; [ "$h" = b ] && other=198.18.0.1
+    ip=198.19.30.1; [ "$h" = b ] && ip=198.19.30.2
+    vx_container "$P-$h" "$P-${h}300" c300 "$ip" "02:00:00:00:${h}3:00"
+    "$VXCTL" -s "$RUN/$h.sock" vni add 300 --flood-remote "$other"
+    "$VXCTL" -s "$RUN/$h.sock" port add c300 --vni 300
+done
+ip netns exec "$P-a300" ping -c 3 -i 0.3 -W 2 198.19.30.2
+"$VXCTL" -s "$RUN/a.sock" vni list
 vx_log "host A: vxctl stats"
 "$VXCTL" -s "$RUN/a.sock" stats
 vx_log "host A: vxctl fdb show"
