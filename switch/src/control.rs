@@ -226,6 +226,20 @@ fn done(message: impl Into<String>) -> Handled {
     }))
 }
 
+/// The configuration of VNI `id`, or the error naming it.
+fn vni_config(st: &State, id: u32) -> Result<&VniConfig, String> {
+    st.config
+        .vnis
+        .iter()
+        .find(|v| v.id == id)
+        .ok_or_else(|| no_vni(id))
+}
+
+/// VNI `id` in a config being edited.
+fn vni_mut(c: &mut Config, id: u32) -> Option<&mut VniConfig> {
+    c.vnis.iter_mut().find(|v| v.id == id)
+}
+
 /// `198.18.0.254`, `02:00:00:00:00:fe`, or both.
 fn hop_name(ip: Option<Ipv4Addr>, mac: Option<[u8; 6]>) -> String {
     match (ip, mac) {
@@ -809,7 +823,7 @@ impl Control {
         };
         let on = learning.map(|l| l.is_on());
         let next = self.prepare(|c| {
-            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == id) {
+            if let Some(v) = vni_mut(c, id) {
                 if let Some(on) = on {
                     v.learning = on;
                 }
@@ -974,12 +988,7 @@ impl Control {
 
     fn tunnel_add(&mut self, vni: u32, remote: Ipv4Addr) -> Handled {
         let st = self.shared.state.load_full();
-        let v = st
-            .config
-            .vnis
-            .iter()
-            .find(|v| v.id == vni)
-            .ok_or_else(|| no_vni(vni))?;
+        let v = vni_config(&st, vni)?;
         if let Some(e) = bad_remote(&st, remote) {
             return Err(e);
         }
@@ -987,7 +996,7 @@ impl Control {
             return Err(format!("vni {vni} already floods to {remote}"));
         }
         let next = self.prepare(|c| {
-            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+            if let Some(v) = vni_mut(c, vni) {
                 v.flood.push(remote);
             }
         })?;
@@ -998,12 +1007,7 @@ impl Control {
 
     fn tunnel_del(&mut self, vni: u32, remote: Ipv4Addr) -> Handled {
         let st = self.shared.state.load_full();
-        let v = st
-            .config
-            .vnis
-            .iter()
-            .find(|v| v.id == vni)
-            .ok_or_else(|| no_vni(vni))?;
+        let v = vni_config(&st, vni)?;
         if !v.flood.contains(&remote) {
             return Err(format!("vni {vni} has no tunnel to {remote}"));
         }
@@ -1012,7 +1016,7 @@ impl Control {
             .vtep_of_ip(remote)
             .expect("a flood-list address has a VTEP");
         let next = self.prepare(|c| {
-            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+            if let Some(v) = vni_mut(c, vni) {
                 v.flood.retain(|ip| *ip != remote);
             }
         })?;
@@ -1084,7 +1088,7 @@ impl Control {
             }
         };
         let next = self.prepare(|c| {
-            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+            if let Some(v) = vni_mut(c, vni) {
                 v.fdb.retain(|e| e.mac != mac);
                 v.fdb.push(StaticFdb {
                     mac,
@@ -1115,7 +1119,7 @@ impl Control {
             .any(|v| v.id == vni && v.fdb.iter().any(|e| e.mac == mac));
         if is_static {
             let next = self.prepare(|c| {
-                if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+                if let Some(v) = vni_mut(c, vni) {
                     v.fdb.retain(|e| e.mac != mac);
                 }
             })?;
@@ -1149,7 +1153,7 @@ impl Control {
             return Err(no_vni(vni));
         }
         let next = self.prepare(|c| {
-            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+            if let Some(v) = vni_mut(c, vni) {
                 v.arp.retain(|e| e.ip != ip);
                 v.arp.push(ArpEntry { ip, mac });
             }
@@ -1163,17 +1167,12 @@ impl Control {
 
     fn arp_del(&mut self, vni: u32, ip: Ipv4Addr) -> Handled {
         let st = self.shared.state.load_full();
-        let v = st
-            .config
-            .vnis
-            .iter()
-            .find(|v| v.id == vni)
-            .ok_or_else(|| no_vni(vni))?;
+        let v = vni_config(&st, vni)?;
         if !v.arp.iter().any(|e| e.ip == ip) {
             return Err(format!("vni {vni} has no ARP entry for {ip}"));
         }
         let next = self.prepare(|c| {
-            if let Some(v) = c.vnis.iter_mut().find(|v| v.id == vni) {
+            if let Some(v) = vni_mut(c, vni) {
                 v.arp.retain(|e| e.ip != ip);
             }
         })?;
