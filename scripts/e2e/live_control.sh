@@ -464,6 +464,30 @@ assert_eq "$(ctl "$A" --json port list | jq_py "sorted(p['name'] for p in d if p
 assert_cmd "ping a300 -> b300 after the restart" ip netns exec "$P-a300" ping -c 2 -i 0.2 -W 2 198.19.30.2
 assert_cmd "ping a100 -> b100 after the restart" ip netns exec "$P-a100" ping -c 2 -i 0.2 -W 2 198.19.100.2
 
+echo "== 8b. a port whose interface is deleted (its container gone) is detached by itself"
+vx_container "$P-a" "$P-a600" c600 198.19.100.60 02:00:00:00:a6:00
+ctl "$A" port add c600 --vni 100 >/dev/null
+assert_cmd "ping from the new container" ip netns exec "$P-a600" ping -c 1 -W 2 198.19.100.2
+ip netns del "$P-a600"
+# Broadcasts in VNI 100 keep flooding to c600 while it is gone.
+ip netns exec "$P-a100" ping -c 5 -i 0.1 -W 1 198.19.100.99 >/dev/null 2>&1 || true
+gone=0
+for _ in $(seq 30); do
+    ctl "$A" port list | grep -q '^c600 ' || { gone=1; break; }
+    sleep 0.1
+done
+assert_eq "$gone" 1 "c600 detached after its interface went away"
+grep -q "port c600: its interface is gone; detached" "$RUN/a2.log" && pass "the switch said so in its log" \
+    || fail "no log line: $(tail -3 "$RUN/a2.log")"
+assert_cmd "VNI 100 still flows" ip netns exec "$P-a100" ping -c 3 -i 0.2 -W 2 198.19.100.2
+sleep 0.3
+ctl "$A" --json stats >"$RUN/frames.gone"
+python3 - "$RUN/frames.gone" <<'PY' && pass "host A frames all accounted after the port vanished" || fail "frames not accounted after the port vanished"
+import json, sys
+for w in json.load(open(sys.argv[1]))["workers"]:
+    assert w["frames_free"] + w["frames_in_fill"] + w["frames_in_tx"] == w["frames_total"], w
+PY
+
 echo "== 9. the control socket admits root only"
 assert_eq "$(stat -c %a "$A")" 600 "mode of the control socket"
 # nobody_ctl: vxctl stats as uid/gid 65534 with no groups; prints its stderr.

@@ -394,6 +394,7 @@ impl Control {
                 self.shared
                     .fdb
                     .age(self.shared.now_secs(), st.fdb_age_secs, |_, _| false);
+                self.detach_vanished();
                 self.resolve_vteps();
             }
         }
@@ -532,6 +533,28 @@ impl Control {
         }
         if vteps_changed {
             self.resolve_vteps();
+        }
+    }
+
+    /// Detaches access ports whose interface is gone (a container's veth
+    /// deleted with it), as the Linux bridge drops a deleted port: their
+    /// sockets close, their frames and FDB entries come back.
+    fn detach_vanished(&mut self) {
+        let gone: Vec<String> = self
+            .shared
+            .state
+            .load()
+            .config
+            .ports
+            .iter()
+            .filter(|p| crate::host::require_interface(&p.name).is_err())
+            .map(|p| p.name.clone())
+            .collect();
+        for name in gone {
+            match self.port_del(&name) {
+                Ok(_) => eprintln!("vxswitch: port {name}: its interface is gone; detached"),
+                Err(e) => eprintln!("vxswitch: port {name}: its interface is gone; detaching: {e}"),
+            }
         }
     }
 

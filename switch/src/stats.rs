@@ -69,6 +69,9 @@ named! {
         RingFull = "tx.ring_full",
         /// The destination port was detached while the frame was on its way.
         NoPort = "tx.no_port",
+        /// The destination port's interface is down or gone (the kernel
+        /// refuses to send on it); until it is back or detached.
+        PortDown = "tx.port_down",
     }
 }
 

@@ -54,6 +54,8 @@ const BATCH_SLACK: usize = 1024;
 /// waits in the kernel's rings (or is dropped there, counted as xsk.*),
 /// never inside the switch.
 const BACKPRESSURE: usize = RING_SIZE as usize / 2;
+/// A stuck port (interface down or gone) is kicked once per this many loops.
+const STUCK_RETRY_LOOPS: u32 = 4096;
 /// Frames waiting for a TX ring before the port is flushed early.
 const PENDING_MAX: usize = 256;
 
@@ -121,6 +123,14 @@ struct XdpPort {
     pending: VecDeque<FrameDesc>,
     in_fill: usize,
     in_tx: usize,
+    /// The kernel refuses to send: the interface is down (ENETDOWN) or gone
+    /// (ENXIO, the socket unbound). Frames for it are dropped at once
+    /// (`tx.port_down`) instead of piling up, it does not hold the worker
+    /// awake or throttle input, and it is kicked again only now and then.
+    /// Cleared by the first send or completion that works.
+    stuck: bool,
+    /// Loops since a stuck port was last kicked.
+    stuck_loops: u32,
 }
 
 /// One worker's AF_XDP sockets and UMEM.
@@ -218,6 +228,8 @@ fn open_port(
         pending: VecDeque::with_capacity(PENDING_CAP + BATCH_SLACK),
         in_fill: 0,
         in_tx: 0,
+        stuck: false,
+        stuck_loops: 0,
     })
 }
 
@@ -411,8 +423,16 @@ impl XdpBackend {
     /// ring between them.
     fn kick(&mut self, ctr: &Counters) {
         for port in 0..self.ports.len() {
-            let budget = match &self.ports[port] {
+            let budget = match &mut self.ports[port] {
                 None => continue,
+                Some(p) if p.stuck => {
+                    p.stuck_loops += 1;
+                    if p.stuck_loops < STUCK_RETRY_LOOPS {
+                        continue;
+                    }
+                    p.stuck_loops = 0;
+                    1
+                }
                 Some(p) if p.pending.is_empty() => KICKS,
                 Some(_) => KICKS_BACKLOG,
             };
@@ -426,7 +446,16 @@ impl XdpBackend {
                 if p.in_tx == 0 || !p.tx.needs_wakeup() {
                     break;
                 }
-                let _ = p.tx.wakeup();
+                match p.tx.wakeup() {
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::ENXIO | libc::ENETDOWN)) => {
+                        // Its interface is down or gone: stop queueing to it.
+                        p.stuck = true;
+                        ctr.drop(Drop::PortDown, p.pending.len() as u64);
+                        self.free.extend(p.pending.drain(..));
+                        break;
+                    }
+                    _ => p.stuck = false,
+                }
                 // SAFETY: completed frames come back to us and go to the free list.
                 let n = unsafe { p.comp.consume(&mut self.scratch) };
                 p.in_tx -= n;
@@ -591,6 +620,11 @@ impl Backend for XdpBackend {
             self.free.push(d);
             return;
         };
+        if p.stuck {
+            ctr.drop(Drop::PortDown, 1);
+            self.free.push(d);
+            return;
+        }
         p.pending.push_back(d);
         // Early, once per PENDING_MAX frames: the ring may have room now.
         if p.pending.len() % PENDING_MAX == 0 {
@@ -619,7 +653,7 @@ impl Backend for XdpBackend {
             .ports
             .iter()
             .flatten()
-            .any(|p| p.pending.len() >= BACKPRESSURE)
+            .any(|p| !p.stuck && p.pending.len() >= BACKPRESSURE)
         {
             0
         } else {
@@ -633,7 +667,7 @@ impl Backend for XdpBackend {
             .ports
             .iter()
             .flatten()
-            .any(|p| p.in_tx > 0 || !p.pending.is_empty())
+            .any(|p| !p.stuck && (p.in_tx > 0 || !p.pending.is_empty()))
         {
             return;
         }
