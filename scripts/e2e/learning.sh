@@ -39,9 +39,19 @@ done
 ip -n "$P-a100" neigh add 198.19.100.2 lladdr 02:00:00:00:b1:00 dev eth0 nud permanent
 ip -n "$P-b100" neigh add 198.19.100.1 lladdr 02:00:00:00:a1:00 dev eth0 nud permanent
 
+# Host C's config names no MAC for A and B: it resolves them by ARP itself
+# (checked at the end).
+python3 - "$VX_ROOT/configs/host-c-3.toml" "$RUN/c.toml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+open(sys.argv[2], "w").write(re.sub(r"\[\[underlay\.neighbor\]\]\nip = .*\nmac = .*\n\n", "", text))
+PY
+grep -q neighbor "$RUN/c.toml" && vx_die "host C's config still has neighbor entries"
 core=0
 for h in a b c; do
-    vx_start_switch "$P-$h" "$RUN/$h.log" --uplink ul --cores "$core" --config "$VX_ROOT/configs/host-$h-3.toml" --socket "$RUN/$h.sock"
+    cfg=$VX_ROOT/configs/host-$h-3.toml
+    [ "$h" = c ] && cfg=$RUN/c.toml
+    vx_start_switch "$P-$h" "$RUN/$h.log" --uplink ul --cores "$core" --config "$cfg" --socket "$RUN/$h.sock"
     core=$(( (core + 1) % $(nproc) ))
 done
 A=$RUN/a.sock
@@ -65,4 +75,16 @@ if "$VXCTL" -s "$A" fdb show | grep -q "02:00:00:00:b1:00"; then fail "b100's en
 assert_cmd "ping after aging" ip netns exec "$P-a100" ping -c 1 -W 2 198.19.100.2
 assert_eq "$(vtep_tx "$A" 198.18.0.3)" 2 "frames A sent to VTEP .3 (flooded again after aging)"
 assert_eq "$(vx_counter "$A" flood.packets)" 2 "host A flooded"
+echo "  host C, with no neighbor entries, reached A and B at the MACs its own ARP found"
+for pair in "198.18.0.1 02:00:00:00:01:01" "198.18.0.2 02:00:00:00:01:02"; do
+    set -- $pair
+    got=""
+    for _ in $(seq 30); do
+        got=$("$VXCTL" -s "$RUN/c.sock" tunnel list | awk -v ip="$1" '$2 == ip { print $3, $4, $5 }')
+        [ "$got" = "$2 arp, direct" ] && break
+        sleep 0.1
+    done
+    assert_eq "$got" "$2 arp, direct" "host C's tunnel to $1"
+done
+assert_cmd "c100 reaches a100 through C's own ARP" ip netns exec "$P-c100" ping -c 2 -i 0.2 -W 2 198.19.100.1
 test_done "learning"
