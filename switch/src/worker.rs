@@ -160,14 +160,16 @@ pub fn forward<B: Backend>(
             access_rx(st, fdb, port, &mut buf[..*len], now, ctr)
         };
         // The BD of a frame that crosses the underlay; local port-to-port
-        // frames never do, and keep their MSS.
+        // frames never do, and keep their MSS (but their checksum is still
+        // completed below).
         let crossing = match v {
             Ok(Verdict::Port(p)) if port == UPLINK => {
                 st.ports.get(usize::from(p)).and_then(|p| p.bd)
             }
             Ok(Verdict::Vtep(_)) => st.ports[usize::from(port)].bd,
             Ok(Verdict::Flood(bd)) => Some(bd),
-            Ok(Verdict::Port(_) | Verdict::Reply) | Err(_) => return v,
+            Ok(Verdict::Port(_)) => None,
+            Ok(Verdict::Reply) | Err(_) => return v,
         };
         if let Some(mss) = crossing.and_then(|bd| st.bds[usize::from(bd)].mss) {
             if clamp_mss(&mut buf[..*len], mss) {

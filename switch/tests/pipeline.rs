@@ -1589,6 +1589,30 @@ fn partial_checksum_syn_clamped_and_completed() {
 }
 
 #[test]
+fn partial_checksum_completed_between_local_ports() {
+    // Two containers on one host: no underlay, no clamp, but the receiver
+    // still needs the checksum its sender left to offload.
+    let mut sw = Switch::new();
+    sw.send(P100B, &udp_frame(MAC_B, MAC_A, 1, b"learn B"));
+    let mut syn = syn_frame(MAC_A, MAC_B, false, 1460);
+    let full = syn.clone();
+    let l4 = (syn.len() - 34) as u32;
+    let mut pseudo = 6 + l4;
+    for w in syn[26..34].chunks(2) {
+        pseudo += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    while pseudo > 0xffff {
+        pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+    }
+    syn[50..52].copy_from_slice(&(pseudo as u16).to_be_bytes());
+    let (out, d) = sw.send(P100A, &syn);
+    assert_eq!(only_on(&out, P100B), &[full], "completed, MSS untouched");
+    assert_eq!(d.event(Event::CsumCompleted), 1);
+    assert_eq!(d.event(Event::MssClamped), 0);
+    sw.assert_frames_home();
+}
+
+#[test]
 fn mss_clamp_off_or_a_number_per_vni() {
     let off = CONFIG.replacen("id = 100\n", "id = 100\nmss_clamp = \"off\"\n", 1);
     let mut sw = Switch::from_config(&off, UPLINK_MAC, true, 64);
