@@ -726,18 +726,23 @@ mod tests {
     use crate::pipeline::encap::encap;
     use crate::stats::Drop;
 
+    /// The uplink every test's state is built for: "ul", MTU 1500.
+    fn test_uplink() -> UplinkInfo {
+        UplinkInfo {
+            name: "ul".into(),
+            mac: [2, 0, 0, 0, 1, 1],
+            ipv4: None,
+            mtu: 1500,
+        }
+    }
+
     fn state() -> State {
         let cfg = Config::parse(
             "[underlay]\nvtep = \"198.18.0.1\"\n[[vni]]\nid = 100\nflood = [\"198.18.1.2\"]\n",
             "t.toml",
         )
         .expect("valid config");
-        let uplink = UplinkInfo {
-            name: "ul".into(),
-            mac: [2, 0, 0, 0, 1, 1],
-            ipv4: None,
-            mtu: 1500,
-        };
+        let uplink = test_uplink();
         State::build(&cfg, &uplink, false).expect("buildable state")
     }
 
@@ -826,12 +831,7 @@ mod tests {
             [[vni]]\nid = 200\nflood = [\"198.18.1.3\"]\n\
             [[port]]\nname = \"a\"\nvni = 100\n[[port]]\nname = \"b\"\nvni = 200\n";
         let cfg = Config::parse(text, "t.toml").expect("valid config");
-        let uplink = UplinkInfo {
-            name: "ul".into(),
-            mac: [2, 0, 0, 0, 1, 1],
-            ipv4: None,
-            mtu: 1500,
-        };
+        let uplink = test_uplink();
         let s0 = State::build(&cfg, &uplink, false).expect("buildable");
         assert_eq!(
             (s0.port_of_name("a"), s0.port_of_name("b")),
@@ -998,12 +998,7 @@ mod tests {
         let text = "[underlay]\nvtep = \"198.18.0.1\"\n[[vni]]\nid = 100\n\
             [[port]]\nname = \"a\"\nvni = 100\n";
         let cfg = Config::parse(text, "t.toml").expect("valid config");
-        let uplink = UplinkInfo {
-            name: "ul".into(),
-            mac: [2, 0, 0, 0, 1, 1],
-            ipv4: None,
-            mtu: 1500,
-        };
+        let uplink = test_uplink();
         let s0 = State::build(&cfg, &uplink, false).expect("buildable");
         let mut c1 = cfg.clone();
         c1.ports[0].name = "z".into();

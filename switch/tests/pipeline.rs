@@ -1562,21 +1562,27 @@ fn ipv6_syn_clamped_to_overlay_mtu_minus_60() {
     sw.assert_frames_home();
 }
 
+/// Writes what a sender with TX checksum offload leaves in an IPv4/TCP
+/// frame's checksum field: the pseudo-header sum only.
+fn leave_checksum_to_offload(frame: &mut [u8]) {
+    let l4 = (frame.len() - 34) as u32;
+    let mut pseudo = 6 + l4;
+    for w in frame[26..34].chunks(2) {
+        pseudo += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    while pseudo > 0xffff {
+        pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+    }
+    frame[50..52].copy_from_slice(&(pseudo as u16).to_be_bytes());
+}
+
 #[test]
 fn partial_checksum_syn_clamped_and_completed() {
     let mut sw = Switch::new();
     learn_x(&mut sw);
     // The sender's TX checksum offload left the pseudo-header sum only.
     let mut syn = syn_frame(MAC_A, MAC_X, false, 1460);
-    let l4 = (syn.len() - 34) as u32;
-    let mut pseudo = 6 + l4;
-    for w in syn[26..34].chunks(2) {
-        pseudo += u32::from(u16::from_be_bytes([w[0], w[1]]));
-    }
-    while pseudo > 0xffff {
-        pseudo = (pseudo & 0xffff) + (pseudo >> 16);
-    }
-    syn[50..52].copy_from_slice(&(pseudo as u16).to_be_bytes());
+    leave_checksum_to_offload(&mut syn);
     let (out, d) = sw.send(P100A, &syn);
     assert_eq!(checked_mss(&out[UL][0][ENCAP..]), Some(1410));
     d.assert_events(&[
@@ -1596,15 +1602,7 @@ fn partial_checksum_completed_between_local_ports() {
     sw.send(P100B, &udp_frame(MAC_B, MAC_A, 1, b"learn B"));
     let mut syn = syn_frame(MAC_A, MAC_B, false, 1460);
     let full = syn.clone();
-    let l4 = (syn.len() - 34) as u32;
-    let mut pseudo = 6 + l4;
-    for w in syn[26..34].chunks(2) {
-        pseudo += u32::from(u16::from_be_bytes([w[0], w[1]]));
-    }
-    while pseudo > 0xffff {
-        pseudo = (pseudo & 0xffff) + (pseudo >> 16);
-    }
-    syn[50..52].copy_from_slice(&(pseudo as u16).to_be_bytes());
+    leave_checksum_to_offload(&mut syn);
     let (out, d) = sw.send(P100A, &syn);
     assert_eq!(only_on(&out, P100B), &[full], "completed, MSS untouched");
     assert_eq!(d.event(Event::CsumCompleted), 1);
