@@ -211,6 +211,19 @@ pub fn bind_socket(
     Ok((tx, rx, fill, comp))
 }
 
+impl XdpPort {
+    /// Takes back what the completion ring returns (sent frames) into
+    /// `free`; returns how many.
+    fn reap(&mut self, free: &mut Vec<FrameDesc>, scratch: &mut [FrameDesc]) -> usize {
+        // SAFETY: completed frames are ours again: in no ring, and the
+        // kernel is done reading them.
+        let n = unsafe { self.comp.consume(scratch) };
+        self.in_tx -= n;
+        free.extend_from_slice(&scratch[..n]);
+        n
+    }
+}
+
 /// Binds one port's socket (see [`bind_socket`]) with empty bookkeeping.
 fn open_port(
     config: SocketConfig,
@@ -456,10 +469,7 @@ impl XdpBackend {
                     }
                     _ => p.stuck = false,
                 }
-                // SAFETY: completed frames come back to us and go to the free list.
-                let n = unsafe { p.comp.consume(&mut self.scratch) };
-                p.in_tx -= n;
-                self.free.extend_from_slice(&self.scratch[..n]);
+                let n = p.reap(&mut self.free, &mut self.scratch);
                 if n == 0 {
                     break;
                 }
@@ -472,10 +482,7 @@ impl XdpBackend {
             if p.in_tx == 0 {
                 continue;
             }
-            // SAFETY: completed frames come back to us and go to the free list.
-            let n = unsafe { p.comp.consume(&mut self.scratch) };
-            p.in_tx -= n;
-            self.free.extend_from_slice(&self.scratch[..n]);
+            p.reap(&mut self.free, &mut self.scratch);
         }
     }
 }
@@ -518,10 +525,7 @@ impl Backend for XdpBackend {
             if p.tx.needs_wakeup() {
                 let _ = p.tx.wakeup();
             }
-            // SAFETY: as above.
-            let n = unsafe { p.comp.consume(&mut self.scratch) };
-            p.in_tx -= n;
-            self.free.extend_from_slice(&self.scratch[..n]);
+            p.reap(&mut self.free, &mut self.scratch);
         }
         self.free.extend(p.pending.drain(..));
         // Closing the socket ends the kernel's use of its rings; the frames
