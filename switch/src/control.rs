@@ -760,16 +760,10 @@ impl Control {
         Ok(self.shared.fdb.remove_where(doomed))
     }
 
-    /// Installs the static FDB entries of `st`'s config that are not in
-    /// the FDB as such yet.
+    /// Installs the static FDB entries of `st`'s config.
     fn install_static(&self, st: &State) -> Result<(), String> {
-        for (bd, mac, dest) in st.static_fdb() {
-            self.shared
-                .fdb
-                .insert_static(bd, &mac, dest)
-                .map_err(|_| format!("the FDB is full ({} entries)", self.shared.fdb.capacity()))?;
-        }
-        Ok(())
+        st.install_static(&self.shared.fdb)
+            .map_err(|_| format!("the FDB is full ({} entries)", self.shared.fdb.capacity()))
     }
 
     fn vni_add(&mut self, id: u32, flood: Vec<Ipv4Addr>) -> Handled {

@@ -121,14 +121,12 @@ fn run(cli: Cli) -> Result<()> {
         .map_err(|e| anyhow!("{e}"))?;
     let state = State::build(&config, &info, !vtep_is_kernels)?;
     let fdb = Fdb::new(config.fdb.capacity as usize);
-    for (bd, mac, dest) in state.static_fdb() {
-        fdb.insert_static(bd, &mac, dest).map_err(|_| {
-            anyhow!(
-                "the static FDB entries do not fit fdb.capacity {}",
-                config.fdb.capacity
-            )
-        })?;
-    }
+    state.install_static(&fdb).map_err(|_| {
+        anyhow!(
+            "the static FDB entries do not fit fdb.capacity {}",
+            config.fdb.capacity
+        )
+    })?;
     let shared = Arc::new(Shared::new(state, fdb));
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -558,6 +558,15 @@ impl State {
         })
     }
 
+    /// Puts the config's static FDB entries into `fdb` (again: an entry
+    /// there already is overwritten with the same).
+    pub fn install_static(&self, fdb: &crate::fdb::Fdb) -> Result<(), crate::fdb::FdbFull> {
+        for (bd, mac, dest) in self.static_fdb() {
+            fdb.insert_static(bd, &mac, dest)?;
+        }
+        Ok(())
+    }
+
     /// The static FDB entries of the config, as (BD, MAC, destination).
     pub fn static_fdb(&self) -> Vec<(u16, Mac, Dest)> {
         let mut out = Vec::new();
