@@ -4,29 +4,31 @@
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use crate::{ArgKind, CommandSpec, Mac, Request, COMMANDS};
+use crate::{ArgKind, CommandSpec, Mac, Request, COMMANDS, MSS_MAX, MSS_MIN, VNI_MAX, WEIGHT_MAX};
 
 /// The clap value parser for one kind of argument.
 fn value_parser(kind: ArgKind) -> clap::builder::ValueParser {
     match kind {
         ArgKind::Vni => clap::builder::ValueParser::new(|s: &str| -> Result<u32, String> {
             match s.parse::<u32>() {
-                Ok(n) if (1..=0xff_ffff).contains(&n) => Ok(n),
-                _ => Err(format!("{s:?} is not a VNI (1-16777215)")),
+                Ok(n) if (1..=VNI_MAX).contains(&n) => Ok(n),
+                _ => Err(format!("{s:?} is not a VNI (1-{VNI_MAX})")),
             }
         }),
         ArgKind::Weight => clap::builder::ValueParser::new(|s: &str| -> Result<u32, String> {
             match s.parse::<u32>() {
-                Ok(n) if (1..=1000).contains(&n) => Ok(n),
-                _ => Err(format!("{s:?} is not a weight (1-1000)")),
+                Ok(n) if (1..=WEIGHT_MAX).contains(&n) => Ok(n),
+                _ => Err(format!("{s:?} is not a weight (1-{WEIGHT_MAX})")),
             }
         }),
         ArgKind::MssClamp => clap::builder::ValueParser::new(|s: &str| -> Result<String, String> {
             match s {
                 "auto" | "off" => Ok(s.to_string()),
                 _ => match s.parse::<u16>() {
-                    Ok(n) if (536..=3710).contains(&n) => Ok(s.to_string()),
-                    _ => Err(format!("{s:?} is not auto, off or an MSS (536-3710)")),
+                    Ok(n) if (MSS_MIN..=MSS_MAX).contains(&n) => Ok(s.to_string()),
+                    _ => Err(format!(
+                        "{s:?} is not auto, off or an MSS ({MSS_MIN}-{MSS_MAX})"
+                    )),
                 },
             }
         }),

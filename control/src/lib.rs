@@ -31,6 +31,16 @@ pub fn default_socket(uplink: &str) -> PathBuf {
 /// An Ethernet MAC address, most significant octet first.
 pub type MacAddr = [u8; 6];
 
+/// Limits that vxctl checks before sending, and the switch checks again in
+/// its requests and its config file: one definition for all of them.
+pub const VNI_MAX: u32 = 0xff_ffff;
+/// Largest ECMP weight of a next hop.
+pub const WEIGHT_MAX: u32 = 1000;
+/// Smallest MSS a VNI may clamp to (the TCP default).
+pub const MSS_MIN: u16 = 536;
+/// Largest: what the largest overlay MTU (3800 - 50) fits, less 40.
+pub const MSS_MAX: u16 = 3710;
+
 /// Formats a MAC as six lowercase colon-separated hex octets, e.g. `02:00:00:00:01:0a`.
 pub fn format_mac(mac: &MacAddr) -> String {
     format!(

@@ -40,14 +40,14 @@ const DEFAULT_NEXT_HOP_WEIGHT: u32 = 1;
 
 const MIN_MTU: i128 = 576;
 const MAX_MTU: i128 = 3800;
-const MAX_VNI: i128 = 0xff_ffff;
+const MAX_VNI: i128 = vxctl::VNI_MAX as i128;
 const MAX_FDB_CAPACITY: i128 = 1 << 24;
 const MAX_FDB_AGE_SECS: i128 = 86_400 * 30;
 const MIN_SRC_PORT: i128 = 1024;
 const MIN_PROBE_INTERVAL_MS: i128 = 10;
 const MAX_PROBE_INTERVAL_MS: i128 = 10_000;
 const MAX_PROBE_MISSES: i128 = 100;
-const MAX_NEXT_HOP_WEIGHT: i128 = 1000;
+const MAX_NEXT_HOP_WEIGHT: i128 = vxctl::WEIGHT_MAX as i128;
 /// `IFNAMSIZ - 1`: the longest Linux interface name in bytes.
 const MAX_IFNAME_LEN: usize = 15;
 /// The longest group name shadow-utils' `groupadd` accepts by default.
@@ -82,9 +82,11 @@ const MTU_NOTE: &str = " (the switch's 4 KiB UMEM frames hold at most 3840 bytes
                         which caps the uplink MTU at 3800)";
 const VNI_NOTE: &str = " (a VXLAN network identifier is 24 bits)";
 /// The smallest MSS clamp: the IPv4 default MSS (RFC 9293 s3.7.1).
-const MIN_MSS: i128 = 536;
+const MIN_MSS: i128 = vxctl::MSS_MIN as i128;
 /// The largest: what the largest overlay MTU fits (3800 - 50 - 40).
 const MAX_MSS: i128 = MAX_MTU - 50 - 40;
+// vxctl checks the same bound before sending.
+const _: () = assert!(MAX_MSS == vxctl::MSS_MAX as i128);
 const MSS_NOTE: &str = " (an IPv4 MSS in bytes: at least the default 536, at most the 3710 that \
                         the largest overlay MTU fits)";
 
@@ -216,6 +218,24 @@ pub enum MssClamp {
     /// IPv4 SYNs to this MSS, IPv6 SYNs to 20 less (the same largest
     /// packet); never above what `Auto` gives, which is all the overlay fits.
     Mss(u16),
+}
+
+impl std::str::FromStr for MssClamp {
+    type Err = String;
+    /// `auto`, `off` or an MSS in `536..=3710`, as `vxctl vni set
+    /// --mss-clamp` gives it.
+    fn from_str(s: &str) -> Result<MssClamp, String> {
+        match s {
+            "auto" => Ok(MssClamp::Auto),
+            "off" => Ok(MssClamp::Off),
+            _ => match s.parse::<u16>() {
+                Ok(n) if (MIN_MSS..=MAX_MSS).contains(&i128::from(n)) => Ok(MssClamp::Mss(n)),
+                _ => Err(format!(
+                    "{s:?} is not auto, off or an MSS ({MIN_MSS}-{MAX_MSS})"
+                )),
+            },
+        }
+    }
 }
 
 impl fmt::Display for MssClamp {

@@ -829,15 +829,10 @@ impl Control {
                 "nothing to change: give --learning on|off or --mss-clamp auto|off|N".into(),
             );
         }
-        let clamp = match mss_clamp.as_deref() {
-            None => None,
-            Some("auto") => Some(MssClamp::Auto),
-            Some("off") => Some(MssClamp::Off),
-            Some(n) => match n.parse::<u16>() {
-                Ok(n) if (536..=3710).contains(&n) => Some(MssClamp::Mss(n)),
-                _ => return Err(format!("{n:?} is not auto, off or an MSS (536-3710)")),
-            },
-        };
+        let clamp = mss_clamp
+            .as_deref()
+            .map(str::parse::<MssClamp>)
+            .transpose()?;
         let on = learning.map(|l| l.is_on());
         let next = self.prepare(|c| {
             if let Some(v) = vni_mut(c, id) {
@@ -1542,10 +1537,10 @@ impl Control {
 /// the words vxctl uses, before anything else looks at them.
 fn check_request(req: &Request) -> Result<(), String> {
     let vni_ok = |v: u32| {
-        if (1..=0xff_ffff).contains(&v) {
+        if (1..=vxctl::VNI_MAX).contains(&v) {
             Ok(())
         } else {
-            Err(format!("{v} is not a VNI (1-16777215)"))
+            Err(format!("{v} is not a VNI (1-{})", vxctl::VNI_MAX))
         }
     };
     match req {
