@@ -78,27 +78,33 @@
 //!   local host: validate, learn, lookup, decap, TX. The size is the inner
 //!   frame's.
 //!
-//! Without the port (`path_core/*`): the same stage functions on pre-made
-//! frame buffers, with the counter increments `worker::forward` and the
-//! backend's flush make, and no allocation anywhere. Frames are restored
-//! from templates outside the timed region, as for `decap`. The difference
-//! between `path/*` and `path_core/*` is the mem backend's own cost.
-//! - `path_core/access_to_uplink_{64B,1500B}`: `access_rx`, `flow_hash`,
-//!   `encap`.
-//! - `path_core/uplink_to_access_{64B,1500B}`: `uplink_rx`.
+//! Without a port (`path_core/*`): the worker's own code and nothing else,
+//! through `bench::Staged`, a backend over 64 pre-made frame buffers with no
+//! rings and no allocation: `rx`, `worker::forward_batch` (every stage the
+//! switch runs on the path, MSS clamp check and checksum completion check
+//! included), the flush's per-port TX count and the tally's publish, with
+//! the same `Counters` a worker has. Frames are restored from templates
+//! outside the timed region, as for `decap`. The difference between
+//! `path/*` and `path_core/*` is the mem backend's own cost.
+//! - `path_core/access_to_uplink_{64B,1500B}`: classify, learn, lookup,
+//!   flow hash, encap toward a VTEP, queue on the uplink.
+//! - `path_core/uplink_to_access_{64B,1500B}`: validate, learn, lookup,
+//!   decap, queue on the access port.
 //!
-//! Counters (DESIGN.md: under 3 % of pipeline time):
-//! - `stats/counters_on`: `path_core/access_to_uplink_64B`.
-//! - `stats/counters_off`: the same with no counter written. The API has no
-//!   switch to turn counting off, but on this path the stage functions
-//!   themselves count nothing in steady state (`access_rx` counts only when
-//!   learning changes the table, is off, or answers an ARP request, none of
-//!   which happens here; `encap` counts nothing): every increment is
-//!   made by the worker and the flush, which here is the bench, so leaving
-//!   them out is a true "off".
-//! - `stats/increments_only`: just those increments (port rx packets and
-//!   bytes, encap event, VTEP tx packets and bytes, uplink tx packets and
-//!   bytes: 7 counter adds per packet), for 64 packets.
+//! Counters (DESIGN.md: under 3 % of pipeline time). The worker counts in
+//! locals for a batch (`stats::Tally`) and per batch or send (port rx, tx)
+//! and publishes once per batch.
+//! - `stats/counters_on`: a replica of the access -> uplink path (the stage
+//!   functions on plain buffers) that counts as the worker does.
+//! - `stats/counters_off`: the same replica counting nothing. The switch
+//!   has no switch to turn counting off, hence the replica; on this path
+//!   the stage functions themselves count nothing in steady state
+//!   (`access_rx` counts only when learning changes the table, is off, or
+//!   answers an ARP request; `encap` counts nothing), so leaving out the
+//!   worker's and the flush's counting is a true "off".
+//! - `stats/counting_only`: that counting alone for 64 frames (the tally's
+//!   per-frame encap and VTEP run, port rx and tx per batch, the publish),
+//!   with nothing for it to overlap with: an upper bound of its cost.
 //!
 //! - `overhead/timer_per_batch`: the `iter_custom` harness with nothing in it:
 //!   the clock reads that the restoring benches include, per packet.
@@ -107,8 +113,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bench::{
-    access_batch, arp_batch, local_host, remote_host, uplink_batch, Rig, BATCH, P100A, P200, UL,
-    VTEP_REMOTE, VTEP_ROUTED,
+    access_batch, arp_batch, local_host, remote_host, uplink_batch, Rig, Staged, BATCH, P100A,
+    P200, UL, VTEP_REMOTE, VTEP_ROUTED,
 };
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
@@ -123,7 +129,7 @@ use vxswitch::port::arena::ArenaDesc;
 use vxswitch::port::mem::{MemBackend, FRAME_SIZE};
 use vxswitch::port::Backend;
 use vxswitch::state::{ENCAP_LEN, UPLINK};
-use vxswitch::stats::Event;
+use vxswitch::stats::{Event, Tally};
 use vxswitch::wire::checksum;
 use vxswitch::worker;
 
@@ -256,10 +262,12 @@ fn bench_arp(c: &mut Criterion) {
 
 fn decap_batch(rig: &Rig, f: &mut Frames) -> usize {
     let mut n = 0;
+    let mut t = Tally::new(&rig.ctr);
     for (buf, len) in f.bufs.iter_mut().zip(&mut f.lens) {
-        let r = uplink_rx(&rig.state, &rig.fdb, buf, len, NOW, &rig.ctr);
+        let r = uplink_rx(&rig.state, &rig.fdb, buf, len, NOW, &mut t);
         n += usize::from(matches!(black_box(r), Ok(Verdict::Port(_))));
     }
+    t.publish();
     n
 }
 
@@ -470,10 +478,10 @@ fn mem_batch(mem: &mut MemBackend, rig: &Rig, in_port: u16, frames: &[Vec<u8>]) 
         mem.inject(usize::from(in_port), f);
     }
     let n = mem.rx(usize::from(in_port), &mut rxd);
-    for d in &rxd[..n] {
-        worker::forward(mem, &rig.state, &rig.fdb, in_port, *d, NOW, &rig.ctr);
-    }
+    let mut t = Tally::new(&rig.ctr);
+    worker::forward_batch(mem, &rig.state, &rig.fdb, in_port, &rxd[..n], NOW, &mut t);
     mem.flush(&rig.ctr);
+    t.publish();
 }
 
 /// Benches [`mem_batch`] after checking that the batch comes out as
@@ -549,16 +557,19 @@ fn bench_path(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // Without the port.
 
-/// Access -> uplink for a batch, as `worker::forward` and a flush do it:
-/// `access_rx`, `flow_hash`, `encap`, and (when `COUNT`) the worker's and
-/// the flush's counter increments.
+/// Access -> uplink for a batch with the counting stripped out or not: the
+/// stage functions `worker::forward` calls on this path (`access_rx`,
+/// `flow_hash`, `encap`) on plain buffers and, when `COUNT`, the counting
+/// the worker and the backend do (per batch: port rx and uplink tx; per
+/// frame: the tally's encap and VTEP run; then the tally's publish). A
+/// replica, because the switch has no "counters off"; `path_core` times the
+/// real thing.
 fn core_access_to_uplink<const COUNT: bool>(rig: &Rig, f: &mut Frames) -> usize {
     let (st, ctr) = (&rig.state, &rig.ctr);
-    let mut sent = 0;
+    let mut t = Tally::new(ctr);
+    let (mut sent, mut rx_bytes, mut tx_bytes) = (0, 0, 0);
     for (buf, len) in f.bufs.iter_mut().zip(&mut f.lens) {
-        if COUNT {
-            ctr.port_rx(usize::from(P100A), *len);
-        }
+        rx_bytes += *len;
         match access_rx(st, &rig.fdb, P100A, &mut buf[..*len], NOW, ctr) {
             Ok(Verdict::Vtep(v)) => {
                 let bd = st.ports[usize::from(P100A)].bd.expect("p100a has a BD");
@@ -569,10 +580,9 @@ fn core_access_to_uplink<const COUNT: bool>(rig: &Rig, f: &mut Frames) -> usize 
                     Ok(n) => {
                         *len = n;
                         if COUNT {
-                            ctr.event(Event::Encap, 1);
-                            ctr.vtep_tx(usize::from(v), n);
-                            ctr.port_tx(usize::from(UPLINK), n);
+                            t.encapped(usize::from(v), n);
                         }
+                        tx_bytes += n;
                         sent += 1;
                     }
                     Err(d) => {
@@ -590,24 +600,13 @@ fn core_access_to_uplink<const COUNT: bool>(rig: &Rig, f: &mut Frames) -> usize 
             }
         }
     }
-    sent
-}
-
-/// Uplink -> access for a batch: `uplink_rx` with the worker's and the
-/// flush's counter increments.
-fn core_uplink_to_access(rig: &Rig, f: &mut Frames) -> usize {
-    let ctr = &rig.ctr;
-    let mut sent = 0;
-    for (buf, len) in f.bufs.iter_mut().zip(&mut f.lens) {
-        ctr.port_rx(usize::from(UL), *len);
-        match uplink_rx(&rig.state, &rig.fdb, buf, len, NOW, ctr) {
-            Ok(Verdict::Port(p)) => {
-                ctr.port_tx(usize::from(p), *len);
-                sent += 1;
-            }
-            Ok(_) => unreachable!("every destination is learned on a port"),
-            Err(d) => ctr.drop(d, 1),
-        }
+    if COUNT {
+        ctr.port_rx(usize::from(P100A), f.bufs.len(), rx_bytes);
+        ctr.port_tx(usize::from(UPLINK), sent, tx_bytes);
+        t.publish();
+    } else {
+        std::mem::forget(t);
+        black_box((rx_bytes, tx_bytes));
     }
     sent
 }
@@ -615,21 +614,34 @@ fn core_uplink_to_access(rig: &Rig, f: &mut Frames) -> usize {
 fn bench_path_core(c: &mut Criterion) {
     let rig = rig();
     let mut g = group(c, "path_core");
+    let n_ports = rig.state.ports.len();
     for (size, len) in [("64B", 64), ("1500B", 1500)] {
-        let mut frames = Frames::new(access_batch(len));
-        assert_eq!(core_access_to_uplink::<true>(&rig, &mut frames), BATCH);
-        g.bench_function(format!("access_to_uplink_{size}"), |b| {
-            restored(b, &mut frames, |f| {
-                black_box(core_access_to_uplink::<true>(&rig, f));
-            })
-        });
-        let mut frames = Frames::new(uplink_batch(100, len));
-        assert_eq!(core_uplink_to_access(&rig, &mut frames), BATCH);
-        g.bench_function(format!("uplink_to_access_{size}"), |b| {
-            restored(b, &mut frames, |f| {
-                black_box(core_uplink_to_access(&rig, f));
-            })
-        });
+        for (name, in_port, frames, out_port) in [
+            ("access_to_uplink", P100A, access_batch(len), UPLINK),
+            ("uplink_to_access", UL, uplink_batch(100, len), P100A),
+        ] {
+            let mut s = Staged::new(frames, in_port, n_ports);
+            s.batch(&rig, NOW);
+            assert_eq!(
+                s.sent(out_port),
+                BATCH,
+                "{name}: every frame out of port {out_port}"
+            );
+            let all: usize = (0..n_ports as u16).map(|p| s.sent(p)).sum();
+            assert_eq!(all, BATCH, "{name}: frames out of another port");
+            g.bench_function(format!("{name}_{size}"), |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        s.restore();
+                        let t = Instant::now();
+                        s.batch(&rig, NOW);
+                        total += t.elapsed();
+                    }
+                    total
+                })
+            });
+        }
     }
     g.finish();
 }
@@ -660,14 +672,18 @@ fn bench_stats(c: &mut Criterion) {
     assert_eq!(after, before, "counters_off counted");
     let v = usize::from(rig.vtep(VTEP_REMOTE));
     let lens: Vec<usize> = access_batch(64).iter().map(Vec::len).collect();
-    g.bench_function("increments_only", |b| {
+    g.bench_function("counting_only", |b| {
         b.iter(|| {
+            let mut t = Tally::new(&rig.ctr);
+            let (mut rx, mut tx) = (0, 0);
             for &len in black_box(&lens) {
-                rig.ctr.port_rx(usize::from(P100A), len);
-                rig.ctr.event(Event::Encap, 1);
-                rig.ctr.vtep_tx(v, len + ENCAP_LEN);
-                rig.ctr.port_tx(usize::from(UPLINK), len + ENCAP_LEN);
+                rx += len;
+                tx += len + ENCAP_LEN;
+                t.encapped(v, len + ENCAP_LEN);
             }
+            rig.ctr.port_rx(usize::from(P100A), lens.len(), rx);
+            rig.ctr.port_tx(usize::from(UPLINK), lens.len(), tx);
+            t.publish();
         })
     });
     g.finish();

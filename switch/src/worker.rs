@@ -17,7 +17,7 @@ use crate::pipeline::mtu::{self, clamp_mss};
 use crate::pipeline::{access::access_rx, hash::flow_hash, uplink::uplink_rx, Verdict};
 use crate::port::{Backend, PortSpec};
 use crate::state::{State, UPLINK};
-use crate::stats::{Counters, Drop, Event};
+use crate::stats::{Counters, Drop, Event, Tally};
 use crate::Shared;
 
 /// Most frames taken from one port's RX ring per iteration.
@@ -86,6 +86,7 @@ pub fn run<B: Backend>(
 ) {
     let mut rxd = [B::Desc::default(); BATCH];
     let mut idle_spins = 0u32;
+    let mut tally = Tally::new(ctr);
     while !stop.load(Ordering::Relaxed) {
         let mut changed = false;
         while let Ok(cmd) = cmds.try_recv() {
@@ -103,11 +104,10 @@ pub fn run<B: Backend>(
             }
             let n = b.rx(port, &mut rxd[..budget]);
             got += n;
-            for d in &rxd[..n] {
-                forward(b, &st, &shared.fdb, port as u16, *d, now, ctr);
-            }
+            forward_batch(b, &st, &shared.fdb, port as u16, &rxd[..n], now, &mut tally);
         }
         b.flush(ctr);
+        tally.publish();
         if got > 0 {
             // Processing cycles: only iterations that moved frames count, as
             // OVS's "processing cycles per packet" does; idle polls do not.
@@ -130,6 +130,30 @@ pub fn run<B: Backend>(
     }
 }
 
+/// A batch received from `port` through the pipeline: counted as received
+/// once (port rx packets and bytes), then forwarded frame by frame. The
+/// caller publishes `t` after its flush.
+#[inline]
+pub fn forward_batch<B: Backend>(
+    b: &mut B,
+    st: &State,
+    fdb: &Fdb,
+    port: u16,
+    descs: &[B::Desc],
+    now: u32,
+    t: &mut Tally,
+) {
+    if descs.is_empty() {
+        return;
+    }
+    let mut bytes = 0;
+    for d in descs {
+        bytes += b.len(d);
+        forward(b, st, fdb, port, *d, now, t);
+    }
+    t.port_rx(usize::from(port), descs.len(), bytes);
+}
+
 /// One frame through the pipeline, ending in exactly one place: queued for
 /// TX or freed with a counted drop.
 ///
@@ -150,12 +174,12 @@ pub fn forward<B: Backend>(
     port: u16,
     mut d: B::Desc,
     now: u32,
-    ctr: &Counters,
+    t: &mut Tally,
 ) {
-    ctr.port_rx(usize::from(port), b.len(&d));
+    let ctr = t.counters();
     let verdict = b.with_frame(&mut d, |buf, len| {
         let v = if port == UPLINK {
-            uplink_rx(st, fdb, buf, len, now, ctr)
+            uplink_rx(st, fdb, buf, len, now, t)
         } else {
             access_rx(st, fdb, port, &mut buf[..*len], now, ctr)
         };
@@ -205,9 +229,9 @@ pub fn forward<B: Backend>(
                 .expect("access_rx only returns Vtep for ports with a BD");
             let vni = st.bds[usize::from(bd)].vni;
             let hash = b.with_frame(&mut d, |buf, len| flow_hash(&buf[..*len]));
-            to_vtep(b, st, v, vni, hash, d, ctr);
+            to_vtep(b, st, v, vni, hash, d, t);
         }
-        Ok(Verdict::Flood(bd)) => flood(b, st, port, bd, d, now, ctr),
+        Ok(Verdict::Flood(bd)) => flood(b, st, port, bd, d, now, t),
     }
 }
 
@@ -222,11 +246,12 @@ fn to_vtep<B: Backend>(
     vni: u32,
     hash: u32,
     mut d: B::Desc,
-    ctr: &Counters,
+    t: &mut Tally,
 ) {
+    let ctr = t.counters();
     match encap_frame(b, st, v, vni, hash, &mut d) {
-        Ok(()) => send_encapped(b, st, v, hash, d, ctr),
-        Err(Drop::TooBig) => fragment(b, st, v, vni, hash, d, ctr),
+        Ok(()) => send_encapped(b, st, v, hash, d, t),
+        Err(Drop::TooBig) => fragment(b, st, v, vni, hash, d, t),
         Err(drop) => {
             ctr.drop(drop, 1);
             b.free(d);
@@ -252,17 +277,16 @@ fn encap_frame<B: Backend>(
 
 /// Counts and queues a frame encapsulated toward VTEP `v`.
 #[inline]
-fn send_encapped<B: Backend>(b: &mut B, st: &State, v: u16, hash: u32, d: B::Desc, ctr: &Counters) {
-    ctr.event(Event::Encap, 1);
+fn send_encapped<B: Backend>(b: &mut B, st: &State, v: u16, hash: u32, d: B::Desc, t: &mut Tally) {
     let bytes = b.len(&d);
-    ctr.vtep_tx(usize::from(v), bytes);
+    t.encapped(usize::from(v), bytes);
     if st.vteps[usize::from(v)].mac.is_none() {
         // Through the next hop the flow's ECMP bucket picked.
         if let Some(h) = st.ecmp.pick(hash) {
-            ctr.hop_tx(usize::from(h), bytes);
+            t.hop_tx(usize::from(h), bytes);
         }
     }
-    b.tx(usize::from(UPLINK), d, ctr);
+    b.tx(usize::from(UPLINK), d, t);
 }
 
 /// The inner frame `d`, too big for the uplink once encapsulated, cut into
@@ -281,8 +305,9 @@ fn fragment<B: Backend>(
     vni: u32,
     hash: u32,
     mut d: B::Desc,
-    ctr: &Counters,
+    t: &mut Tally,
 ) {
+    let ctr = t.counters();
     let mtu = st.overlay_mtu();
     let Some(plan) = b.with_frame(&mut d, |buf, len| frag::plan(&buf[..*len], mtu)) else {
         ctr.drop(Drop::TooBig, 1);
@@ -306,7 +331,7 @@ fn fragment<B: Backend>(
     ctr.event(Event::Fragments, made as u64);
     for mut f in frags.into_iter().take(made) {
         match encap_frame(b, st, v, vni, hash, &mut f) {
-            Ok(()) => send_encapped(b, st, v, hash, f, ctr),
+            Ok(()) => send_encapped(b, st, v, hash, f, t),
             Err(drop) => {
                 ctr.drop(drop, 1);
                 b.free(f);
@@ -332,8 +357,9 @@ fn flood<B: Backend>(
     bd: u16,
     mut d: B::Desc,
     now: u32,
-    ctr: &Counters,
+    t: &mut Tally,
 ) {
+    let ctr = t.counters();
     let bdv = &st.bds[usize::from(bd)];
     let from_uplink = in_port == UPLINK;
     let n_ports = bdv.ports.iter().filter(|&&p| p != in_port).count();
@@ -391,7 +417,7 @@ fn flood<B: Backend>(
         let vni = bdv.vni;
         for &v in &bdv.flood {
             if let Some(c) = next(b, &d) {
-                to_vtep(b, st, v, vni, hash, c, ctr);
+                to_vtep(b, st, v, vni, hash, c, t);
             }
         }
     }

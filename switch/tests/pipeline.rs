@@ -29,7 +29,7 @@ use vxswitch::port::arena::ArenaDesc;
 use vxswitch::port::mem::MemBackend;
 use vxswitch::port::Backend;
 use vxswitch::state::{State, UplinkInfo};
-use vxswitch::stats::{Counters, Drop, Event};
+use vxswitch::stats::{Counters, Drop, Event, Tally};
 use vxswitch::worker;
 
 const CONFIG: &str = r#"
@@ -143,22 +143,22 @@ impl Switch {
     fn batch(&mut self) -> usize {
         let mut rxd = [ArenaDesc::default(); worker::BATCH];
         let mut got = 0;
+        let mut tally = Tally::new(&self.ctr);
         for port in 0..self.b.n_ports() {
             let n = self.b.rx(port, &mut rxd);
             got += n;
-            for d in &rxd[..n] {
-                worker::forward(
-                    &mut self.b,
-                    &self.state,
-                    &self.fdb,
-                    port as u16,
-                    *d,
-                    self.now_secs,
-                    &self.ctr,
-                );
-            }
+            worker::forward_batch(
+                &mut self.b,
+                &self.state,
+                &self.fdb,
+                port as u16,
+                &rxd[..n],
+                self.now_secs,
+                &mut tally,
+            );
         }
         self.b.flush(&self.ctr);
+        tally.publish();
         got
     }
 

@@ -12,7 +12,7 @@ use super::access::count_learn;
 use super::{arp, Verdict};
 use crate::fdb::{Dest, Fdb};
 use crate::state::State;
-use crate::stats::{Counters, Drop, Event};
+use crate::stats::{Counters, Drop, Event, Tally};
 use crate::wire::ethernet::{self, EthernetFrame};
 use crate::wire::ipv4::{self, Ipv4Packet};
 use crate::wire::udp::UdpPacket;
@@ -20,7 +20,9 @@ use crate::wire::vxlan::{self, VxlanPacket};
 use crate::wire::{is_multicast, Malformed};
 
 /// Handles one uplink frame held in `buf[..*len]`. On [`Verdict::Port`] and
-/// [`Verdict::Flood`] the frame has been decapsulated and `*len` shortened.
+/// [`Verdict::Flood`] the frame has been decapsulated and `*len` shortened,
+/// and counted in `t` (`decap.packets`). A frame from a known VTEP counts
+/// in that VTEP's rx once its inner source is read, forwarded or not.
 #[inline]
 pub fn uplink_rx(
     st: &State,
@@ -28,8 +30,9 @@ pub fn uplink_rx(
     buf: &mut [u8],
     len: &mut usize,
     now_secs: u32,
-    ctr: &Counters,
+    t: &mut Tally,
 ) -> Result<Verdict, Drop> {
+    let ctr = t.counters();
     let frame = &buf[..*len];
     let eth = EthernetFrame::new_checked(frame).map_err(|_| Drop::Truncated)?;
     match eth.ethertype() {
@@ -83,7 +86,7 @@ pub fn uplink_rx(
     }
     match src_vtep {
         Some(v) => {
-            ctr.vtep_rx(usize::from(v));
+            t.vtep_rx(usize::from(v));
             if st.bds[usize::from(bd)].learning {
                 count_learn(ctr, fdb.learn(bd, &src, Dest::Vtep(v), now_secs));
             } else {
@@ -105,7 +108,7 @@ pub fn uplink_rx(
     // Decap: strip the outer headers by moving the inner frame to the front.
     buf.copy_within(inner_off..inner_off + inner_len, 0);
     *len = inner_len;
-    ctr.event(Event::Decap, 1);
+    t.decapped();
     Ok(verdict)
 }
 

@@ -132,11 +132,15 @@ impl Backend for MemBackend {
     fn flush(&mut self, ctr: &Counters) {
         for port in 0..self.pending.len() {
             // Index loop, not take(): the pending list keeps its capacity.
+            let mut bytes = 0;
             for i in 0..self.pending[port].len() {
                 let d = self.pending[port][i];
-                ctr.port_tx(port, d.len as usize);
+                bytes += d.len as usize;
                 self.output[port].push(self.arena.data(&d).to_vec());
                 self.arena.free(d);
+            }
+            if !self.pending[port].is_empty() {
+                ctr.port_tx(port, self.pending[port].len(), bytes);
             }
             self.pending[port].clear();
         }

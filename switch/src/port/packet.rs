@@ -222,7 +222,7 @@ impl PacketBackend {
         };
         for d in p.pending.drain(..) {
             match p.tx.send_to(self.arena.data(&d), None) {
-                Some(Ok(())) => ctr.port_tx(port, d.len as usize),
+                Some(Ok(())) => ctr.port_tx(port, 1, d.len as usize),
                 _ => ctr.drop(Drop::RingFull, 1),
             }
             self.arena.free(d);

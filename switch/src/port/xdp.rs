@@ -407,10 +407,12 @@ impl XdpBackend {
             }
             // SAFETY: pending frames are ours and in no ring.
             let k = unsafe { p.tx.produce(&part[..n]) };
+            let mut bytes = 0;
             for d in &part[..k] {
-                ctr.port_tx(port, d.lengths().data());
+                bytes += d.lengths().data();
                 self.owner[d.addr() / FRAME_SIZE as usize] = port as u16 + 1;
             }
+            ctr.port_tx(port, k, bytes);
             done += k;
             if k < n {
                 break;
