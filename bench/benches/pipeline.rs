@@ -113,8 +113,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bench::{
-    access_batch, arp_batch, local_host, remote_host, uplink_batch, Rig, Staged, BATCH, P100A,
-    P200, UL, VTEP_REMOTE, VTEP_ROUTED,
+    access_batch, arp_batch, local_host, remote_host, uplink_batch, Frames, Rig, Staged, BATCH,
+    P100A, P200, UL, VTEP_REMOTE, VTEP_ROUTED,
 };
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
@@ -156,40 +156,6 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_millis(1500));
     g
-}
-
-/// A batch of frame-sized buffers and the templates they are restored from.
-struct Frames {
-    bufs: Vec<Box<[u8]>>,
-    lens: Vec<usize>,
-    templates: Vec<Vec<u8>>,
-}
-
-impl Frames {
-    fn new(templates: Vec<Vec<u8>>) -> Frames {
-        let mut f = Frames {
-            bufs: templates
-                .iter()
-                .map(|_| vec![0u8; FRAME_SIZE].into_boxed_slice())
-                .collect(),
-            lens: vec![0; templates.len()],
-            templates,
-        };
-        f.restore();
-        f
-    }
-
-    fn restore(&mut self) {
-        for ((buf, len), t) in self
-            .bufs
-            .iter_mut()
-            .zip(&mut self.lens)
-            .zip(&self.templates)
-        {
-            buf[..t.len()].copy_from_slice(t);
-            *len = t.len();
-        }
-    }
 }
 
 /// Times `body` over a batch, restoring the frames before each batch

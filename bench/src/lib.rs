@@ -290,9 +290,7 @@ pub fn arp_batch(stride: usize, n: usize) -> Vec<Vec<u8>> {
 /// clones (flood) or allocates (fragments) gets none, counted as
 /// `tx.no_frame`; the benches check where their frames went before timing.
 pub struct Staged {
-    bufs: Vec<Box<[u8]>>,
-    lens: Vec<usize>,
-    templates: Vec<Vec<u8>>,
+    frames: Frames,
     in_port: usize,
     received: bool,
     /// Frames and bytes queued per port since the last flush.
@@ -301,26 +299,30 @@ pub struct Staged {
     sent: Vec<usize>,
 }
 
-impl Staged {
-    /// `templates` staged to arrive on `in_port` of a switch with `n_ports`.
-    pub fn new(templates: Vec<Vec<u8>>, in_port: u16, n_ports: usize) -> Staged {
-        let mut s = Staged {
+/// A batch of frame-sized buffers (`port::mem::FRAME_SIZE`, a UMEM
+/// chunk's data area) and the templates they are restored from.
+pub struct Frames {
+    pub bufs: Vec<Box<[u8]>>,
+    pub lens: Vec<usize>,
+    templates: Vec<Vec<u8>>,
+}
+
+impl Frames {
+    /// Buffers holding copies of `templates`.
+    pub fn new(templates: Vec<Vec<u8>>) -> Frames {
+        let mut f = Frames {
             bufs: templates
                 .iter()
                 .map(|_| vec![0u8; FRAME_SIZE].into_boxed_slice())
                 .collect(),
             lens: vec![0; templates.len()],
             templates,
-            in_port: usize::from(in_port),
-            received: true,
-            queued: vec![(0, 0); n_ports],
-            sent: vec![0; n_ports],
         };
-        s.restore();
-        s
+        f.restore();
+        f
     }
 
-    /// Puts the original frames back, ready to be received again.
+    /// Copies the templates back over whatever the buffers hold now.
     pub fn restore(&mut self) {
         for ((buf, len), t) in self
             .bufs
@@ -331,6 +333,24 @@ impl Staged {
             buf[..t.len()].copy_from_slice(t);
             *len = t.len();
         }
+    }
+}
+
+impl Staged {
+    /// `templates` staged to arrive on `in_port` of a switch with `n_ports`.
+    pub fn new(templates: Vec<Vec<u8>>, in_port: u16, n_ports: usize) -> Staged {
+        Staged {
+            frames: Frames::new(templates),
+            in_port: usize::from(in_port),
+            received: false,
+            queued: vec![(0, 0); n_ports],
+            sent: vec![0; n_ports],
+        }
+    }
+
+    /// Puts the original frames back, ready to be received again.
+    pub fn restore(&mut self) {
+        self.frames.restore();
         self.received = false;
     }
 
@@ -375,18 +395,18 @@ impl Backend for Staged {
             return 0;
         }
         self.received = true;
-        let n = out.len().min(self.bufs.len());
+        let n = out.len().min(self.frames.bufs.len());
         for (i, d) in out[..n].iter_mut().enumerate() {
             *d = i as u32;
         }
         n
     }
     fn len(&self, d: &u32) -> usize {
-        self.lens[*d as usize]
+        self.frames.lens[*d as usize]
     }
     fn with_frame<R>(&mut self, d: &mut u32, f: impl FnOnce(&mut [u8], &mut usize) -> R) -> R {
         let i = *d as usize;
-        f(&mut self.bufs[i], &mut self.lens[i])
+        f(&mut self.frames.bufs[i], &mut self.frames.lens[i])
     }
     fn clone_frame(&mut self, _src: &u32) -> Option<u32> {
         None
@@ -402,7 +422,7 @@ impl Backend for Staged {
         match self.queued.get_mut(port) {
             Some(q) => {
                 q.0 += 1;
-                q.1 += self.lens[d as usize];
+                q.1 += self.frames.lens[d as usize];
             }
             None => ctr.drop(Drop::NoPort, 1),
         }
@@ -418,7 +438,7 @@ impl Backend for Staged {
         }
     }
     fn frames(&self) -> FrameAccounting {
-        let n = self.bufs.len();
+        let n = self.frames.bufs.len();
         FrameAccounting {
             total: n,
             free: if self.received { n } else { 0 },
