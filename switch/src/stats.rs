@@ -246,7 +246,8 @@ impl Counters {
         self.add(b, packets);
         self.add(b + 1, bytes);
     }
-    /// `packets` frames decapsulated from `vtep`.
+    /// `packets` frames received from `vtep` (decapsulated or dropped
+    /// after its inner source was read).
     #[inline]
     pub fn vtep_rx(&self, vtep: usize, packets: u64) {
         self.add(VTEP_BASE + (vtep % MAX_VTEPS) * VTEP_STRIDE + 2, packets);
