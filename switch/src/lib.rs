@@ -11,6 +11,7 @@ pub mod control;
 pub mod ecmp;
 pub mod fdb;
 pub mod host;
+pub mod idmap;
 pub mod pipeline;
 pub mod port;
 pub mod probe;

@@ -12,6 +12,7 @@ use std::net::Ipv4Addr;
 use crate::config::{Config, FdbDest, MssClamp, NextHop};
 use crate::ecmp::{Hop, Resilient};
 use crate::fdb::Dest;
+use crate::idmap::IdMap;
 use crate::wire::{checksum, ethernet, ipv4, tcp, udp, vxlan, Mac};
 
 /// Bytes that VXLAN over IPv4 puts in front of the inner frame:
@@ -225,15 +226,15 @@ pub struct State {
     pub answer_vtep_arp: bool,
     pub fdb_age_secs: u32,
     pub bds: Vec<Bd>,
-    /// (vni, bd), sorted by VNI for binary search.
-    vni_index: Vec<(u32, u16)>,
+    /// VNI -> BD.
+    vni_index: IdMap,
     /// Index 0 is the uplink ([`UPLINK`]); access ports follow, each in the
     /// slot it got when it was attached (see [`State::rebuild`]); vacant
     /// slots have an empty name. `bds` and `vteps` likewise.
     pub ports: Vec<Port>,
     pub vteps: Vec<Vtep>,
-    /// (ip, vtep index), sorted by address.
-    vtep_index: Vec<(u32, u16)>,
+    /// Remote VTEP address -> VTEP index.
+    vtep_index: IdMap,
     /// Underlay next hops by slot (`None` for a vacant slot); the ECMP
     /// table's hop indexes point here, and only at hops that are up, so
     /// every bucket in use names a hop with a MAC.
@@ -426,14 +427,10 @@ impl State {
             })
             .collect();
         vteps.shrink_to_fit();
-        let mut vtep_index: Vec<(u32, u16)> = ips
-            .iter()
-            .map(|ip| {
-                let slot = vtep_slots.slot(ip).expect("every address has a slot");
-                (u32::from(*ip), slot as u16)
-            })
-            .collect();
-        vtep_index.sort_unstable();
+        let vtep_index = IdMap::new(ips.iter().map(|ip| {
+            let slot = vtep_slots.slot(ip).expect("every address has a slot");
+            (u32::from(*ip), slot as u16)
+        }));
 
         let mut bds: Vec<Bd> = bd_slots.keys.iter().map(|_| Bd::vacant()).collect();
         for v in &config.vnis {
@@ -456,17 +453,12 @@ impl State {
                 },
             };
         }
-        let mut vni_index: Vec<(u32, u16)> = config
-            .vnis
-            .iter()
-            .map(|v| {
-                (
-                    v.id,
-                    bd_slots.slot(&v.id).expect("every VNI has a slot") as u16,
-                )
-            })
-            .collect();
-        vni_index.sort_unstable();
+        let vni_index = IdMap::new(config.vnis.iter().map(|v| {
+            (
+                v.id,
+                bd_slots.slot(&v.id).expect("every VNI has a slot") as u16,
+            )
+        }));
 
         let mut ports: Vec<Port> = port_slots.keys.iter().map(|_| Port::vacant()).collect();
         ports[0] = Port {
@@ -475,10 +467,7 @@ impl State {
         };
         for p in &config.ports {
             let idx = port_slots.slot(&p.name).expect("every port has a slot");
-            let bd = vni_index
-                .binary_search_by_key(&p.vni, |e| e.0)
-                .map(|i| vni_index[i].1)
-                .ok();
+            let bd = vni_index.get(p.vni);
             if let Some(b) = bd {
                 bds[usize::from(b)].ports.push(idx as u16);
             }
@@ -598,20 +587,13 @@ impl State {
     /// The BD of a VNI.
     #[inline]
     pub fn bd_of_vni(&self, vni: u32) -> Option<u16> {
-        self.vni_index
-            .binary_search_by_key(&vni, |e| e.0)
-            .ok()
-            .map(|i| self.vni_index[i].1)
+        self.vni_index.get(vni)
     }
 
     /// The VTEP index of a remote address.
     #[inline]
     pub fn vtep_of_ip(&self, ip: Ipv4Addr) -> Option<u16> {
-        let a = u32::from(ip);
-        self.vtep_index
-            .binary_search_by_key(&a, |e| e.0)
-            .ok()
-            .map(|i| self.vtep_index[i].1)
+        self.vtep_index.get(u32::from(ip))
     }
 
     /// A copy of this state in which remote VTEP `idx` is reached at `mac`,
