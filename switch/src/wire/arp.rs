@@ -35,6 +35,7 @@ pub struct ArpPacket<T> {
 
 impl<T: AsRef<[u8]>> ArpPacket<T> {
     /// Checks the length and that this is Ethernet/IPv4 ARP.
+    #[inline]
     pub fn new_checked(buf: T) -> Result<Self, Malformed> {
         let b = buf.as_ref();
         if b.len() < PACKET_LEN {
@@ -49,20 +50,24 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
         }
         Ok(Self { buf })
     }
+    #[inline]
     pub fn oper(&self) -> u16 {
         be16(self.buf.as_ref(), field::OPER)
     }
+    #[inline]
     pub fn sender_mac(&self) -> Mac {
         self.buf.as_ref()[field::SHA]
             .try_into()
             .expect("6-byte range")
     }
+    #[inline]
     pub fn sender_ip(&self) -> Ipv4Addr {
         let a: [u8; 4] = self.buf.as_ref()[field::SPA]
             .try_into()
             .expect("4-byte range");
         a.into()
     }
+    #[inline]
     pub fn target_ip(&self) -> Ipv4Addr {
         let a: [u8; 4] = self.buf.as_ref()[field::TPA]
             .try_into()
@@ -74,6 +79,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
 impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     /// Turns a request into the reply that `mac` owns its target address:
     /// sender and target swap, and the sender MAC becomes `mac`.
+    #[inline]
     pub fn make_reply(&mut self, mac: &Mac) {
         let b = self.buf.as_mut();
         let (sha, spa, tpa) = {

@@ -4,6 +4,7 @@
 /// at most 17 bits, so sums of any length chain without overflow. Eight
 /// bytes at a time: two 32-bit big-endian halves into a 64-bit accumulator
 /// (RFC 1071 s2(B): the sum is independent of the word size).
+#[inline]
 pub fn sum(acc: u32, data: &[u8]) -> u32 {
     let mut wide = u64::from(acc);
     let mut chunks = data.chunks_exact(8);
@@ -26,6 +27,7 @@ pub fn sum(acc: u32, data: &[u8]) -> u32 {
 }
 
 /// Folds a running sum to 16 bits without complementing it.
+#[inline]
 pub fn fold(mut acc: u32) -> u16 {
     while acc >> 16 != 0 {
         acc = (acc & 0xffff) + (acc >> 16);
@@ -34,6 +36,7 @@ pub fn fold(mut acc: u32) -> u16 {
 }
 
 /// Folds a running sum to 16 bits and complements it: the value to store.
+#[inline]
 pub fn finish(mut acc: u32) -> u16 {
     while acc >> 16 != 0 {
         acc = (acc & 0xffff) + (acc >> 16);
@@ -42,6 +45,7 @@ pub fn finish(mut acc: u32) -> u16 {
 }
 
 /// The checksum of `data` alone.
+#[inline]
 pub fn checksum(data: &[u8]) -> u16 {
     finish(sum(0, data))
 }

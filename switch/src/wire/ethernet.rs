@@ -35,6 +35,7 @@ pub struct EthernetFrame<T> {
 
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
     /// Wraps `buf` after checking it holds a whole header.
+    #[inline]
     pub fn new_checked(buf: T) -> Result<Self, Malformed> {
         if buf.as_ref().len() < HEADER_LEN {
             return Err(Malformed::Truncated);
@@ -43,6 +44,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// Destination address.
+    #[inline]
     pub fn dst(&self) -> Mac {
         self.buf.as_ref()[field::DST]
             .try_into()
@@ -50,6 +52,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// Source address.
+    #[inline]
     pub fn src(&self) -> Mac {
         self.buf.as_ref()[field::SRC]
             .try_into()
@@ -57,31 +60,38 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// EtherType (or, below 0x0600, an 802.3 length).
+    #[inline]
     pub fn ethertype(&self) -> u16 {
         be16(self.buf.as_ref(), field::ETHERTYPE)
     }
 
     /// Everything after the header.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buf.as_ref()[field::PAYLOAD..]
     }
 
     /// The wrapped buffer.
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buf
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
+    #[inline]
     pub fn set_dst(&mut self, mac: &Mac) {
         self.buf.as_mut()[field::DST].copy_from_slice(mac);
     }
+    #[inline]
     pub fn set_src(&mut self, mac: &Mac) {
         self.buf.as_mut()[field::SRC].copy_from_slice(mac);
     }
+    #[inline]
     pub fn set_ethertype(&mut self, t: u16) {
         set_be16(self.buf.as_mut(), field::ETHERTYPE, t);
     }
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buf.as_mut()[field::PAYLOAD..]
     }

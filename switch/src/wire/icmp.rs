@@ -56,6 +56,7 @@ pub struct IcmpPacket<T> {
 
 impl<T: AsRef<[u8]>> IcmpPacket<T> {
     /// Checks that the buffer holds the 8-byte header.
+    #[inline]
     pub fn new_checked(buf: T) -> Result<Self, Malformed> {
         if buf.as_ref().len() < HEADER_LEN {
             return Err(Malformed::Truncated);
@@ -64,20 +65,25 @@ impl<T: AsRef<[u8]>> IcmpPacket<T> {
     }
     /// Wraps `buf` without checks; for writing a header into a buffer of at
     /// least [`HEADER_LEN`] bytes.
+    #[inline]
     pub fn new_unchecked(buf: T) -> Self {
         Self { buf }
     }
+    #[inline]
     pub fn msg_type(&self) -> u8 {
         self.buf.as_ref()[field::TYPE]
     }
+    #[inline]
     pub fn code(&self) -> u8 {
         self.buf.as_ref()[field::CODE]
     }
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be16(self.buf.as_ref(), field::CHECKSUM)
     }
     /// Bytes 4..8, as one big-endian number: the MTU of an ICMPv6 packet
     /// too big.
+    #[inline]
     pub fn rest_of_header(&self) -> u32 {
         let r: [u8; 4] = self.buf.as_ref()[field::REST]
             .try_into()
@@ -85,25 +91,31 @@ impl<T: AsRef<[u8]>> IcmpPacket<T> {
         u32::from_be_bytes(r)
     }
     /// The next-hop MTU of an ICMPv4 fragmentation needed (RFC 1191 s4).
+    #[inline]
     pub fn next_hop_mtu(&self) -> u16 {
         be16(self.buf.as_ref(), field::NEXT_HOP_MTU)
     }
     /// What follows the header.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buf.as_ref()[HEADER_LEN..]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> IcmpPacket<T> {
+    #[inline]
     pub fn set_msg_type(&mut self, t: u8) {
         self.buf.as_mut()[field::TYPE] = t;
     }
+    #[inline]
     pub fn set_code(&mut self, c: u8) {
         self.buf.as_mut()[field::CODE] = c;
     }
+    #[inline]
     pub fn set_checksum(&mut self, c: u16) {
         set_be16(self.buf.as_mut(), field::CHECKSUM, c);
     }
+    #[inline]
     pub fn set_rest_of_header(&mut self, r: u32) {
         self.buf.as_mut()[field::REST].copy_from_slice(&r.to_be_bytes());
     }

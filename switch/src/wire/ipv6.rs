@@ -44,6 +44,7 @@ pub struct Ipv6Packet<T> {
 impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     /// Checks version 6 and that the fixed header and the payload length fit
     /// the buffer (which may carry Ethernet padding beyond them).
+    #[inline]
     pub fn new_checked(buf: T) -> Result<Self, Malformed> {
         let b = buf.as_ref();
         if b.len() < HEADER_LEN {
@@ -60,29 +61,36 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
 
     /// Wraps `buf` without checks; for writing a header into a buffer of at
     /// least [`HEADER_LEN`] bytes.
+    #[inline]
     pub fn new_unchecked(buf: T) -> Self {
         Self { buf }
     }
 
+    #[inline]
     pub fn payload_len(&self) -> u16 {
         be16(self.buf.as_ref(), field::PAYLOAD_LEN)
     }
     /// Header and payload: the packet's length on the wire.
+    #[inline]
     pub fn total_len(&self) -> usize {
         HEADER_LEN + usize::from(self.payload_len())
     }
+    #[inline]
     pub fn next_header(&self) -> u8 {
         self.buf.as_ref()[field::NEXT_HEADER]
     }
+    #[inline]
     pub fn hop_limit(&self) -> u8 {
         self.buf.as_ref()[field::HOP_LIMIT]
     }
+    #[inline]
     pub fn src(&self) -> Ipv6Addr {
         let a: [u8; 16] = self.buf.as_ref()[field::SRC]
             .try_into()
             .expect("16-byte range");
         a.into()
     }
+    #[inline]
     pub fn dst(&self) -> Ipv6Addr {
         let a: [u8; 16] = self.buf.as_ref()[field::DST]
             .try_into()
@@ -91,10 +99,12 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     }
     /// Source then destination address, as the upper-layer checksums'
     /// pseudo-header (RFC 8200 s8.1) takes them.
+    #[inline]
     pub fn addrs(&self) -> &[u8] {
         &self.buf.as_ref()[field::ADDRS]
     }
     /// The payload, up to the payload length (Ethernet padding excluded).
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buf.as_ref()[HEADER_LEN..self.total_len()]
     }
@@ -102,6 +112,7 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6Packet<T> {
     /// Writes the fixed header: traffic class and flow label zero.
+    #[inline]
     pub fn emit(&mut self, r: &Ipv6Repr) {
         let b = self.buf.as_mut();
         b[field::VER_TC_FLOW].copy_from_slice(&[0x60, 0, 0, 0]);
@@ -125,6 +136,7 @@ pub struct Ipv6Repr {
 }
 
 impl Ipv6Repr {
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(p: &Ipv6Packet<T>) -> Ipv6Repr {
         Ipv6Repr {
             src: p.src(),

@@ -56,6 +56,7 @@ pub struct TcpPacket<T> {
 impl<T: AsRef<[u8]>> TcpPacket<T> {
     /// Checks that the buffer holds the fixed header, that the data offset is
     /// at least 5 words, and that the whole header (options included) fits.
+    #[inline]
     pub fn new_checked(buf: T) -> Result<Self, Malformed> {
         let b = buf.as_ref();
         if b.len() < HEADER_LEN {
@@ -71,34 +72,43 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         Ok(Self { buf })
     }
 
+    #[inline]
     pub fn src_port(&self) -> u16 {
         be16(self.buf.as_ref(), field::SRC_PORT)
     }
+    #[inline]
     pub fn dst_port(&self) -> u16 {
         be16(self.buf.as_ref(), field::DST_PORT)
     }
     /// Header length in bytes, options included.
+    #[inline]
     pub fn header_len(&self) -> usize {
         usize::from(self.buf.as_ref()[field::DATA_OFFSET] >> 4) * 4
     }
     /// The eight flag bits (CWR .. FIN).
+    #[inline]
     pub fn flags(&self) -> u8 {
         self.buf.as_ref()[field::FLAGS]
     }
+    #[inline]
     pub fn syn(&self) -> bool {
         self.flags() & FLAG_SYN != 0
     }
+    #[inline]
     pub fn ack(&self) -> bool {
         self.flags() & FLAG_ACK != 0
     }
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be16(self.buf.as_ref(), field::CHECKSUM)
     }
     /// The options: header bytes after the fixed 20.
+    #[inline]
     pub fn options(&self) -> &[u8] {
         &self.buf.as_ref()[field::OPTIONS..self.header_len()]
     }
     /// The options one by one (no-ops and the end-of-list skipped).
+    #[inline]
     pub fn options_iter(&self) -> TcpOptions<'_> {
         TcpOptions {
             opts: self.options(),
@@ -112,6 +122,7 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     /// running past the header, a length below 2, an MSS option that is not
     /// 4 bytes long, or a second MSS option): callers leave such a segment
     /// alone.
+    #[inline]
     pub fn mss_offset(&self) -> Result<Option<usize>, Malformed> {
         let mut found = None;
         for o in self.options_iter() {
@@ -127,18 +138,21 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     }
 
     /// The MSS option's value (see [`TcpPacket::mss_offset`]).
+    #[inline]
     pub fn mss(&self) -> Result<Option<u16>, Malformed> {
         Ok(self.mss_offset()?.map(|at| be16(self.buf.as_ref(), at)))
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
+    #[inline]
     pub fn set_checksum(&mut self, c: u16) {
         set_be16(self.buf.as_mut(), field::CHECKSUM, c);
     }
     /// Writes the MSS option's value; the checksum is the caller's to fix.
     /// Returns where the value sits (as [`TcpPacket::mss_offset`]), or
     /// `None` when there is no MSS option to write (nothing written).
+    #[inline]
     pub fn set_mss(&mut self, mss: u16) -> Result<Option<usize>, Malformed> {
         let at = self.mss_offset()?;
         if let Some(at) = at {

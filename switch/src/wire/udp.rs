@@ -28,6 +28,7 @@ pub struct UdpPacket<T> {
 impl<T: AsRef<[u8]>> UdpPacket<T> {
     /// Checks the header fits and the length field lies between the header
     /// length and the buffer's length.
+    #[inline(always)]
     pub fn new_checked(buf: T) -> Result<Self, Malformed> {
         let b = buf.as_ref();
         if b.len() < HEADER_LEN {
@@ -42,40 +43,51 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
         }
         Ok(Self { buf })
     }
+    #[inline]
     pub fn new_unchecked(buf: T) -> Self {
         Self { buf }
     }
+    #[inline]
     pub fn src_port(&self) -> u16 {
         be16(self.buf.as_ref(), field::SRC_PORT)
     }
+    #[inline(always)]
     pub fn dst_port(&self) -> u16 {
         be16(self.buf.as_ref(), field::DST_PORT)
     }
+    #[inline]
     pub fn len(&self) -> u16 {
         be16(self.buf.as_ref(), field::LENGTH)
     }
+    #[inline]
     pub fn is_empty(&self) -> bool {
         usize::from(self.len()) == HEADER_LEN
     }
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be16(self.buf.as_ref(), field::CHECKSUM)
     }
     /// The payload, up to the length field.
+    #[inline(always)]
     pub fn payload(&self) -> &[u8] {
         &self.buf.as_ref()[HEADER_LEN..usize::from(self.len())]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
+    #[inline]
     pub fn set_src_port(&mut self, p: u16) {
         set_be16(self.buf.as_mut(), field::SRC_PORT, p);
     }
+    #[inline]
     pub fn set_dst_port(&mut self, p: u16) {
         set_be16(self.buf.as_mut(), field::DST_PORT, p);
     }
+    #[inline]
     pub fn set_len(&mut self, l: u16) {
         set_be16(self.buf.as_mut(), field::LENGTH, l);
     }
+    #[inline]
     pub fn set_checksum(&mut self, c: u16) {
         set_be16(self.buf.as_mut(), field::CHECKSUM, c);
     }

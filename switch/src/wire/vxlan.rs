@@ -26,19 +26,23 @@ pub struct VxlanPacket<T> {
 }
 
 impl<T: AsRef<[u8]>> VxlanPacket<T> {
+    #[inline(always)]
     pub fn new_checked(buf: T) -> Result<Self, Malformed> {
         if buf.as_ref().len() < HEADER_LEN {
             return Err(Malformed::Truncated);
         }
         Ok(Self { buf })
     }
+    #[inline]
     pub fn new_unchecked(buf: T) -> Self {
         Self { buf }
     }
+    #[inline]
     pub fn flags(&self) -> u8 {
         self.buf.as_ref()[0]
     }
     /// The 24-bit VNI.
+    #[inline(always)]
     pub fn vni(&self) -> u32 {
         let b = self.buf.as_ref();
         u32::from_be_bytes([0, b[4], b[5], b[6]])
@@ -48,10 +52,12 @@ impl<T: AsRef<[u8]>> VxlanPacket<T> {
     /// RFC 7348 s5 asks receivers to ignore reserved bits; we drop such frames
     /// instead (counted as `decap.bad_flags`), because a peer that sets them is
     /// speaking an extension (GPE, GBP) whose frames we would misread.
+    #[inline(always)]
     pub fn flags_valid(&self) -> bool {
         let b = self.buf.as_ref();
         b[0] == FLAG_I && b[1] == 0 && b[2] == 0 && b[3] == 0 && b[7] == 0
     }
+    #[inline(always)]
     pub fn payload(&self) -> &[u8] {
         &self.buf.as_ref()[HEADER_LEN..]
     }
@@ -59,6 +65,7 @@ impl<T: AsRef<[u8]>> VxlanPacket<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> VxlanPacket<T> {
     /// Writes the I flag, the VNI and zero reserved fields.
+    #[inline]
     pub fn emit(&mut self, vni: u32) {
         let b = self.buf.as_mut();
         let v = vni.to_be_bytes();
