@@ -26,6 +26,9 @@
 //!   is of parsing alone.
 //! - `flow_hash/64B`: `pipeline::hash::flow_hash` over 64-byte inner frames
 //!   (MACs, IPv4 addresses and protocol, UDP ports).
+//! - `checksum/sum_1430B`: `wire::checksum::sum` over a 1,430-byte TCP
+//!   segment (a full frame on a 1,500-byte overlay), the work of completing
+//!   one partial checksum.
 //! - `eth/views_64B` vs `eth/etherparse_64B`: an Ethernet-only classify
 //!   (destination, source, multicast bit, EtherType), as access_rx does, with
 //!   `EthernetFrame` vs `Ethernet2HeaderSlice`.
@@ -229,6 +232,28 @@ fn bench_flow_hash(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_checksum(c: &mut Criterion) {
+    let mut g = c.benchmark_group("checksum");
+    g.throughput(Throughput::Elements(BATCH as u64))
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(1500));
+    // The TCP segment of a full-size frame on a 1,500-byte overlay: what
+    // completing a partial checksum sums (pipeline::csum).
+    let segs: Vec<Vec<u8>> = (0..BATCH)
+        .map(|i| (0..1430).map(|k| (k * 31 + i * 7) as u8).collect())
+        .collect();
+    g.bench_function("sum_1430B", |b| {
+        b.iter(|| {
+            let mut acc = 0u32;
+            for s in &segs {
+                acc = acc.wrapping_add(checksum::sum(0, black_box(s)));
+            }
+            acc
+        })
+    });
+    g.finish();
+}
+
 fn bench_eth(c: &mut Criterion) {
     let mut g = c.benchmark_group("eth");
     g.throughput(Throughput::Elements(BATCH as u64))
@@ -272,5 +297,11 @@ fn bench_eth(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_parse, bench_flow_hash, bench_eth);
+criterion_group!(
+    benches,
+    bench_parse,
+    bench_flow_hash,
+    bench_checksum,
+    bench_eth
+);
 criterion_main!(benches);

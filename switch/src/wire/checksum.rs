@@ -6,8 +6,23 @@
 /// (RFC 1071 s2(B): the sum is independent of the word size).
 #[inline]
 pub fn sum(acc: u32, data: &[u8]) -> u32 {
-    let mut wide = u64::from(acc);
-    let mut chunks = data.chunks_exact(8);
+    // 32-byte blocks into four independent accumulators, so the adds of one
+    // block do not wait on the previous block's (each lane gains under 2^33
+    // per block: no overflow below 2^31 blocks). The words are read in the
+    // machine's order and the folded result byte-swapped once on a
+    // little-endian machine: a one's-complement sum of byte-swapped words is
+    // the byte-swapped sum (RFC 1071 s2(B)), and it saves a swap per word.
+    let mut lanes = [0u64; 4];
+    let mut blocks = data.chunks_exact(32);
+    for b in &mut blocks {
+        for (lane, w) in lanes.iter_mut().zip(b.chunks_exact(8)) {
+            let w = u64::from_ne_bytes(w.try_into().expect("8-byte word"));
+            *lane += (w >> 32) + (w & 0xffff_ffff);
+        }
+    }
+    let native = fold_wide(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+    let mut wide = u64::from(acc) + u64::from(u16::from_be(native));
+    let mut chunks = blocks.remainder().chunks_exact(8);
     for c in &mut chunks {
         let w = u64::from_be_bytes(c.try_into().expect("8-byte chunk"));
         wide += (w >> 32) + (w & 0xffff_ffff);
@@ -24,6 +39,14 @@ pub fn sum(acc: u32, data: &[u8]) -> u32 {
     wide = (wide & 0xffff_ffff) + (wide >> 32);
     let w = wide as u32;
     (w & 0xffff) + (w >> 16)
+}
+
+/// Folds a 64-bit sum of 32-bit words to 16 bits.
+#[inline]
+fn fold_wide(mut wide: u64) -> u16 {
+    wide = (wide & 0xffff_ffff) + (wide >> 32);
+    wide = (wide & 0xffff_ffff) + (wide >> 32);
+    fold(wide as u32)
 }
 
 /// Folds a running sum to 16 bits without complementing it.
@@ -90,7 +113,7 @@ mod tests {
         let data: Vec<u8> = (0..1600u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
-        for len in 0..200 {
+        for len in (0..200).chain([1000, 1430, 1591]) {
             for start in 0..8 {
                 let d = &data[start..start + len];
                 let mut naive = 0u32;
