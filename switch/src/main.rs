@@ -49,7 +49,9 @@ struct Cli {
     /// How AF_XDP attaches: auto, generic (SKB, copy), native (driver), zerocopy.
     #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
     xdp_mode: XdpMode,
-    /// Spin when idle instead of napping (lowest latency, a full core per worker).
+    /// Spin when idle without yielding or napping (lowest latency, a full
+    /// core per worker); by default a worker polls, yielding its core, for
+    /// 1 ms after its last frame, then sleeps until the next one.
     #[arg(long)]
     busy_poll: bool,
     /// Validate a config file and exit; touches no interface.
