@@ -106,9 +106,39 @@ const IP: usize = ethernet::HEADER_LEN;
 /// other frame is left alone: the common case costs a few byte compares.
 #[inline]
 pub fn clamp_mss(frame: &mut [u8], mss: u16) -> bool {
+    if surely_not_syn(frame) {
+        return false;
+    }
     match find_syn(frame, mss) {
         Some(syn) => clamp_syn(frame, syn),
         None => false,
+    }
+}
+
+/// True for the frames nearly all traffic is made of, which cannot be a
+/// TCP SYN, told by fixed bytes before any parsing: IPv4 without options
+/// that is not TCP, or whose TCP flags byte has no SYN; IPv6 whose next
+/// header is not TCP, or is TCP with no SYN. A false answer proves
+/// nothing: `find_syn` then parses the frame. (If those bytes are not what
+/// they seem, a cut-short or fragmented packet, `find_syn` would not clamp
+/// it either.)
+#[inline]
+fn surely_not_syn(frame: &[u8]) -> bool {
+    const TCP_SYN: u8 = 0x02;
+    const V4_FLAGS: usize = IP + ipv4::HEADER_LEN + 13;
+    const V6_FLAGS: usize = IP + ipv6::HEADER_LEN + 13;
+    if frame.len() <= V4_FLAGS {
+        return false;
+    }
+    match [frame[12], frame[13]] {
+        [0x08, 0x00] if frame[IP] == 0x45 => {
+            frame[IP + 9] != ipv4::PROTO_TCP || frame[V4_FLAGS] & TCP_SYN == 0
+        }
+        [0x86, 0xdd] => {
+            frame[IP + 6] != ipv6::NEXT_TCP
+                || (frame.len() > V6_FLAGS && frame[V6_FLAGS] & TCP_SYN == 0)
+        }
+        _ => false,
     }
 }
 
