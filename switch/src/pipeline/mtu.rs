@@ -662,6 +662,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_quick_no_syn_answer_passes_every_syn_on() {
+        for syn in [
+            syn_fixture(),
+            tcp_v4(&[2, 4, 0x23, 0x28], true, false, &[]),
+            tcp_v4(&[2, 4, 0x23, 0x28], true, true, &[]),
+            tcp_v6(&[2, 4, 0x23, 0x28]),
+        ] {
+            assert!(!surely_not_syn(&syn), "a SYN must reach find_syn");
+            assert!(find_syn(&syn, 536).is_some());
+        }
+        let ack = tcp_v4(&[], false, true, b"data");
+        assert!(surely_not_syn(&ack), "a plain ACK is answered at once");
+        let mut udp = Vec::new();
+        PacketBuilder::ethernet2(MAC_A, MAC_X)
+            .ipv4(A4, X4, 64)
+            .udp(1, 2)
+            .write(&mut udp, &[0x02; 40])
+            .unwrap();
+        assert!(surely_not_syn(&udp), "UDP whatever its bytes");
+    }
+
     /// Linux's CHECKSUM_PARTIAL: only the pseudo-header sum in the field.
     fn make_partial(f: &mut [u8]) {
         let pseudo = checksum::fold(checksum::sum(6 + (f.len() - 34) as u32, &f[26..34]));
@@ -754,6 +776,29 @@ mod tests {
             complete_partial(&mut g);
             prop_assert!(tcp_of(&g).1, "checksum wrong after clamp");
             prop_assert_eq!(mss_of(&g), Some(mss.min(limit)));
+        }
+
+        #[test]
+        fn the_quick_no_syn_answer_never_hides_a_syn(
+            b in proptest::collection::vec(any::<u8>(), 0..140),
+            et in prop_oneof![Just([8u8, 0]), Just([0x86, 0xdd])],
+            v4_plain: bool, tcp: bool,
+        ) {
+            // Random frames shaped enough to reach every branch: IPv4
+            // without options or IPv6, TCP or not, any flags and lengths.
+            let mut f = b;
+            if f.len() >= 24 {
+                f[12..14].copy_from_slice(&et);
+                if et == [8, 0] && v4_plain {
+                    f[14] = 0x45;
+                }
+                if tcp {
+                    f[if et == [8, 0] { 23 } else { 20 }] = 6;
+                }
+            }
+            if surely_not_syn(&f) {
+                prop_assert!(find_syn(&f, 0).is_none());
+            }
         }
 
         #[test]
