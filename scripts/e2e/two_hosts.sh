@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # End to end: two hosts running vxswitch, ping and TCP across VNI 100 and
-# VNI 200, no frame crossing VNIs, frames conserved. Topology: lib/overlay.sh.
+# VNI 200, no frame crossing VNIs, frames conserved, no CPU when idle.
+# Topology: lib/overlay.sh.
 #
-# usage: two_hosts.sh [xdp|packet|xdp2|xdp-txoff|xdp-generic]
+# usage: two_hosts.sh [xdp|packet|xdp2|xdp-txoff|xdp-generic|jumbo]
 #   xdp2: AF_XDP with two workers per switch (--cores 0-1) on veths with two
 #   queues each, so both workers and the shared FDB carry traffic.
 #   xdp-txoff: containers with TX checksum offload off (full checksums sent).
 #   xdp-generic: AF_XDP with --xdp-mode generic (SKB mode) instead of native,
 #   containers with TSO/GSO off (checksum offload stays on).
+#   jumbo: AF_XDP with an MTU 3000 underlay (overlay 2950).
+# Every mode ends by checking that the idle switches use no CPU.
 # Otherwise containers keep their default offloads, and the switch must
 # complete their partial checksums (asserted by the csum counters).
 source "$(dirname "$0")/../lib/common.sh"
@@ -144,4 +147,10 @@ if [ "$MODE" = xdp2 ]; then
     busy=$("$VXCTL" -s "$RUN/a.sock" --json stats | python3 -c "import json,sys; print(sum(1 for w in json.load(sys.stdin)['workers'] if w['rx_packets'] > 100))")
     assert_eq "$busy" 2 "workers of host A that carried traffic"
 fi
+# An idle switch costs no CPU: after its last frame a worker polls (yielding
+# its core) for 1 ms, then sleeps in poll(2) until the next frame.
+sleep 0.5
+idle=$(switch_cpu_pct 2)
+[ "$idle" -le 10 ] && pass "both switches idle: ${idle} % of a core over 2 s (<= 10)" \
+    || fail "idle switches used ${idle} % of a core over 2 s"
 test_done "two_hosts[$MODE]"

@@ -37,3 +37,15 @@ frames_free() {
 
 # test_done NAME: the closing line the CI log is read for.
 test_done() { echo "$1: $VX_CHECKS passed, 0 failed"; }
+
+# switch_cpu_pct SECS: CPU time the running vxswitch processes (of VX_PIDS)
+# used over SECS seconds, in percent of one core (all their threads).
+switch_cpu_pct() {
+    local secs=$1 pids=() p a b
+    for p in "${VX_PIDS[@]}"; do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = vxswitch ] && pids+=("$p")
+    done
+    ticks() { local t=0 q; for q in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$q/stat"))); done; echo "$t"; }
+    a=$(ticks); sleep "$secs"; b=$(ticks)
+    echo $(( (b - a) * 100 / (secs * $(getconf CLK_TCK)) ))
+}
