@@ -45,6 +45,8 @@ switch_cpu_pct() {
     for p in "${VX_PIDS[@]}"; do
         [ "$(cat "/proc/$p/comm" 2>/dev/null)" = vxswitch ] && pids+=("$p")
     done
+    # Nothing to measure must not read as idle.
+    [ "${#pids[@]}" -gt 0 ] || fail "no running vxswitch to measure"
     ticks() { local t=0 q; for q in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$q/stat"))); done; echo "$t"; }
     a=$(ticks); sleep "$secs"; b=$(ticks)
     echo $(( (b - a) * 100 / (secs * $(getconf CLK_TCK)) ))
