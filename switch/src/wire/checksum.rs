@@ -1,9 +1,9 @@
 //! The Internet checksum (RFC 1071) and its incremental update (RFC 1624).
 
 /// Adds `data` to a running one's-complement sum; the result is folded to
-/// at most 17 bits, so sums of any length chain without overflow. Eight
-/// bytes at a time: two 32-bit big-endian halves into a 64-bit accumulator
-/// (RFC 1071 s2(B): the sum is independent of the word size).
+/// 16 bits, so sums of any length chain without overflow. Words are summed
+/// as 32-bit halves into 64-bit accumulators (RFC 1071 s2(B): the sum is
+/// independent of the word size).
 #[inline]
 pub fn sum(acc: u32, data: &[u8]) -> u32 {
     // 32-byte blocks into four independent accumulators, so the adds of one
@@ -34,11 +34,7 @@ pub fn sum(acc: u32, data: &[u8]) -> u32 {
     if let [last] = pairs.remainder() {
         wide += u64::from(*last) << 8;
     }
-    // Fold 64 -> 32 -> 17 bits.
-    wide = (wide & 0xffff_ffff) + (wide >> 32);
-    wide = (wide & 0xffff_ffff) + (wide >> 32);
-    let w = wide as u32;
-    (w & 0xffff) + (w >> 16)
+    u32::from(fold_wide(wide))
 }
 
 /// Folds a 64-bit sum of 32-bit words to 16 bits.
