@@ -187,8 +187,10 @@ pub struct Fdb {
 /// The table key of (BD, MAC).
 #[inline]
 pub fn key(bd: u16, mac: &Mac) -> u64 {
-    let m = u64::from_be_bytes([0, 0, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
-    ((u64::from(bd) + 1) << 48) | m
+    // Two loads (4 + 2 bytes) rather than eight byte moves.
+    let hi = u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]);
+    let lo = u16::from_be_bytes([mac[4], mac[5]]);
+    ((u64::from(bd) + 1) << 48) | (u64::from(hi) << 16) | u64::from(lo)
 }
 
 #[inline]
@@ -256,8 +258,11 @@ impl Fdb {
         let _ = key;
     }
 
-    /// Finds the slot holding `key`: (slot index, value).
-    #[inline]
+    /// Finds the slot holding `key`: (slot index, value). Always inlined,
+    /// as are `lookup` and `learn`: a worker does two per frame, and as
+    /// calls LLVM left them (`cargo bench -p bench --bench pipeline --
+    /// path_core`, README).
+    #[inline(always)]
     fn find(&self, key: u64) -> Option<(usize, u64)> {
         let h = home(key, self.mask);
         for i in h..h + PROBE_WINDOW {
@@ -278,13 +283,13 @@ impl Fdb {
     }
 
     /// Where `mac` lives in `bd`, if known.
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&self, bd: u16, mac: &Mac) -> Option<Dest> {
         self.find(key(bd, mac)).map(|(_, v)| Dest::decode(v))
     }
 
     /// Records that `mac` was seen at `dest` in `bd` at `now_secs`.
-    #[inline]
+    #[inline(always)]
     pub fn learn(&self, bd: u16, mac: &Mac, dest: Dest, now_secs: u32) -> Learned {
         let k = key(bd, mac);
         if let Some((i, v)) = self.find(k) {
@@ -308,6 +313,8 @@ impl Fdb {
         self.claim(k, pack(dest, false, now_secs))
     }
 
+    /// A new entry: rare next to lookups, so kept out of line.
+    #[inline(never)]
     fn claim(&self, k: u64, val: u64) -> Learned {
         if self.len.fetch_add(1, Ordering::Relaxed) >= self.capacity {
             self.len.fetch_sub(1, Ordering::Relaxed);

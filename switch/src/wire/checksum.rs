@@ -47,20 +47,31 @@ fn fold_wide(mut wide: u64) -> u16 {
 
 /// Folds a running sum to 16 bits without complementing it.
 #[inline]
-pub fn fold(mut acc: u32) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    acc as u16
+pub fn fold(acc: u32) -> u16 {
+    // Two steps are always enough, so no loop: the first leaves at most
+    // 0xffff + 0xffff = 0x1fffe, the second at most 0xfffe + 1.
+    let acc = (acc & 0xffff) + (acc >> 16);
+    ((acc & 0xffff) + (acc >> 16)) as u16
 }
 
 /// Folds a running sum to 16 bits and complements it: the value to store.
 #[inline]
-pub fn finish(mut acc: u32) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
+pub fn finish(acc: u32) -> u16 {
+    !fold(acc)
+}
+
+/// The IPv4 pseudo-header sum of a TCP or UDP segment (RFC 793 s3.1, RFC
+/// 768): source and destination address (`addrs`, as they sit in the IPv4
+/// header, bytes 12..20), protocol and segment length, folded to 16 bits.
+/// Equal to `sum(proto + l4_len, addrs)`, from two 32-bit loads.
+#[inline(always)]
+pub fn pseudo_v4(addrs: &[u8; 8], proto: u8, l4_len: usize) -> u32 {
+    let [a0, a1, a2, a3, b0, b1, b2, b3] = *addrs;
+    let w = u64::from(u32::from_be_bytes([a0, a1, a2, a3]))
+        + u64::from(u32::from_be_bytes([b0, b1, b2, b3]))
+        + u64::from(proto)
+        + l4_len as u64;
+    u32::from(fold_wide(w))
 }
 
 /// The checksum of `data` alone.
@@ -94,6 +105,46 @@ pub fn update16_at(csum: u16, at: usize, old: u16, new: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fold_takes_any_u32() {
+        // What the loop it replaced computed: fold until it fits.
+        let looped = |mut a: u32| {
+            while a >> 16 != 0 {
+                a = (a & 0xffff) + (a >> 16);
+            }
+            a as u16
+        };
+        for a in [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0xffff_0001,
+            0xffff_ffff,
+            0x8000_8000,
+        ] {
+            assert_eq!(fold(a), looped(a), "{a:#x}");
+            assert_eq!(finish(a), !looped(a), "{a:#x}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pseudo_v4_is_the_generic_sum(addrs in proptest::prelude::any::<[u8; 8]>(), proto in 0u8.., len in 0usize..65536) {
+            proptest::prop_assert_eq!(pseudo_v4(&addrs, proto, len), sum(u32::from(proto) + len as u32, &addrs));
+        }
+
+        #[test]
+        fn fold_is_the_loop(a in 0u32..) {
+            let mut l = a;
+            while l >> 16 != 0 {
+                l = (l & 0xffff) + (l >> 16);
+            }
+            proptest::prop_assert_eq!(fold(a), l as u16);
+        }
+    }
 
     #[test]
     fn rfc1071_example() {
