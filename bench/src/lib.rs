@@ -404,6 +404,7 @@ impl Backend for Staged {
     fn len(&self, d: &u32) -> usize {
         self.frames.lens[*d as usize]
     }
+    #[inline(always)]
     fn with_frame<R>(&mut self, d: &mut u32, f: impl FnOnce(&mut [u8], &mut usize) -> R) -> R {
         let i = *d as usize;
         f(&mut self.frames.bufs[i], &mut self.frames.lens[i])

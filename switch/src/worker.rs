@@ -259,6 +259,7 @@ pub fn forward<B: Backend>(
 /// uplink. An inner IPv4 packet without DF that is too big is fragmented
 /// (`fragment`): the common path, a frame that fits, pays nothing for it
 /// but encap's own length check.
+#[inline(always)]
 fn to_vtep<B: Backend>(
     b: &mut B,
     st: &State,
@@ -280,7 +281,7 @@ fn to_vtep<B: Backend>(
 }
 
 /// Encapsulates the inner frame `d` in place toward VTEP `v`.
-#[inline]
+#[inline(always)]
 fn encap_frame<B: Backend>(
     b: &mut B,
     st: &State,
@@ -296,7 +297,7 @@ fn encap_frame<B: Backend>(
 }
 
 /// Counts and queues a frame encapsulated toward VTEP `v`.
-#[inline]
+#[inline(always)]
 fn send_encapped<B: Backend>(b: &mut B, st: &State, v: u16, hash: u32, d: B::Desc, t: &mut Tally) {
     let bytes = b.len(&d);
     t.encapped(usize::from(v), bytes);

@@ -70,7 +70,9 @@ pub fn write_outer(h: &mut [u8], st: &State, vtep: &Vtep, vni: u32, hash: u32, i
     let tmpl_csum = u16::from_be_bytes([h[IP + 10], h[IP + 11]]);
     h[IP + 2..IP + 4].copy_from_slice(&ip_len.to_be_bytes());
     h[IP + 10..IP + 12].copy_from_slice(&checksum::update16(tmpl_csum, 0, ip_len).to_be_bytes());
-    let sport = st.src_port_min + (hash % st.src_port_span) as u16;
+    // The hash scaled into the range by a multiply (Lemire's reduction), not
+    // a division: `hash * span / 2^32` is below `span` and as even.
+    let sport = st.src_port_min + ((u64::from(hash) * u64::from(st.src_port_span)) >> 32) as u16;
     h[UDP..UDP + 2].copy_from_slice(&sport.to_be_bytes());
     h[UDP + 4..UDP + 6].copy_from_slice(&(ip_len - ipv4::HEADER_LEN as u16).to_be_bytes());
     let v = vni.to_be_bytes();

@@ -53,6 +53,7 @@ impl Arena {
         let at = d.idx as usize * self.size;
         &self.mem[at..at + d.len as usize]
     }
+    #[inline(always)]
     pub fn with_frame<R>(
         &mut self,
         d: &mut ArenaDesc,

@@ -101,6 +101,7 @@ impl Backend for MemBackend {
     fn len(&self, d: &ArenaDesc) -> usize {
         d.len as usize
     }
+    #[inline(always)]
     fn with_frame<R>(
         &mut self,
         d: &mut ArenaDesc,

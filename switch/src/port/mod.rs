@@ -69,7 +69,10 @@ pub trait Backend {
     /// Length of a frame.
     fn len(&self, d: &Self::Desc) -> usize;
     /// Runs `f` over the frame's whole buffer (its capacity) and its length,
-    /// which `f` may change (encap grows it, decap shrinks it).
+    /// which `f` may change (encap grows it, decap shrinks it). Every
+    /// backend marks it `#[inline(always)]`: the worker calls it two or
+    /// three times per frame with the pipeline's stages as `f`, and left to
+    /// itself LLVM made encap's an out-of-line call (callgrind).
     fn with_frame<R>(
         &mut self,
         d: &mut Self::Desc,

@@ -282,6 +282,7 @@ impl Backend for PacketBackend {
     fn len(&self, d: &ArenaDesc) -> usize {
         d.len as usize
     }
+    #[inline(always)]
     fn with_frame<R>(
         &mut self,
         d: &mut ArenaDesc,

@@ -567,6 +567,8 @@ impl Backend for XdpBackend {
         d.lengths().data()
     }
 
+    #[inline(always)]
+
     fn with_frame<R>(
         &mut self,
         d: &mut FrameDesc,
