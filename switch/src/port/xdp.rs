@@ -568,7 +568,6 @@ impl Backend for XdpBackend {
     }
 
     #[inline(always)]
-
     fn with_frame<R>(
         &mut self,
         d: &mut FrameDesc,
