@@ -529,7 +529,9 @@ fn bench_path(c: &mut Criterion) {
 /// the worker and the backend do (per batch: port rx and uplink tx; per
 /// frame: the tally's encap and VTEP run; then the tally's publish). A
 /// replica, because the switch has no "counters off"; `path_core` times the
-/// real thing.
+/// real thing. Never inlined, so both variants are whole functions of the
+/// same shape (and callgrind can count each one's instructions).
+#[inline(never)]
 fn core_access_to_uplink<const COUNT: bool>(rig: &Rig, f: &mut Frames) -> usize {
     let (st, ctr) = (&rig.state, &rig.ctr);
     let mut t = Tally::new(ctr);
