@@ -36,7 +36,7 @@ pub const PROBE_WINDOW: usize = 16;
 /// entry) a lookup that missed its home slot mispredicted, and waited for
 /// memory before the next could start. Measured (`cargo bench -p bench
 /// --bench fdb -- lookup`, 64 random keys, 2 -> 4): 1 M entries hit 12.1 ->
-/// 8.6 ns, miss 23.0 -> 10.4 ns; 1 K entries hit 5.7 -> 3.3 ns. The price
+/// 8.4 ns, miss 23.0 -> 10.2 ns; 1 K entries hit 5.7 -> 3.2 ns. The price
 /// is memory: 64 bytes per entry of capacity (4 MiB for the default
 /// 65,536; 64 MiB for 1 M).
 pub const SLOTS_PER_ENTRY: usize = 4;
