@@ -388,10 +388,16 @@ impl<'c> Tally<'c> {
     #[inline]
     pub fn encapped(&mut self, vtep: usize, bytes: usize) {
         let (ctr, encap) = (self.ctr, &mut self.encap);
-        self.vtep_tx.add(vtep, bytes as u64, |r| {
-            *encap += r.packets();
-            ctr.vtep_tx(r.idx, r.packets(), r.bytes())
-        });
+        self.vtep_tx
+            .add(vtep, bytes as u64, |r| Self::end_vtep_tx(ctr, encap, r));
+    }
+
+    /// Counts a finished VTEP TX run: the VTEP's traffic now, its packets
+    /// into `encap.packets` at the next publish.
+    #[inline]
+    fn end_vtep_tx(ctr: &Counters, encap: &mut u64, r: Run) {
+        *encap += r.packets();
+        ctr.vtep_tx(r.idx, r.packets(), r.bytes());
     }
 
     /// A frame of `bytes` sent through next hop `hop`.
@@ -421,10 +427,7 @@ impl<'c> Tally<'c> {
     pub fn publish(&mut self) {
         let ctr = self.ctr;
         let encap = &mut self.encap;
-        self.vtep_tx.take(|r| {
-            *encap += r.packets();
-            ctr.vtep_tx(r.idx, r.packets(), r.bytes())
-        });
+        self.vtep_tx.take(|r| Self::end_vtep_tx(ctr, encap, r));
         if self.encap > 0 {
             ctr.event(Event::Encap, std::mem::take(&mut self.encap));
         }
