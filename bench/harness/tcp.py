@@ -2,8 +2,9 @@
 """Container traffic as users see it: TCP throughput (iperf3) and
 request/response latency (sockperf ping-pong) through the overlay, for
 vxswitch, the kernel's vxlan + bridge with default offloads, the same with TX
-checksum offload off in the containers, and Open vSwitch's userspace datapath
-with afxdp ports, side by side on one two-host topology:
+checksum offload off in the containers, Open vSwitch's userspace datapath
+with afxdp ports, and the raw AF_XDP forwarder (xdpfwd, no overlay: the
+ceiling for any AF_XDP device here), side by side on one two-host topology:
 
     vxt-a100 (198.19.100.1)                 vxt-b100 (198.19.100.2)    containers
         | c100                                   | c100
@@ -11,8 +12,8 @@ with afxdp ports, side by side on one two-host topology:
         | ul 198.18.0.1  ------ veth ------  ul 198.18.0.2 |
 
 Containers keep their default offloads except where a row says "tx off"
-(OVS's AF_XDP ports, like any AF_XDP switch but vxswitch, need it: they do
-not complete partial checksums). Per run it also reports CPU-seconds per
+(OVS's AF_XDP ports and the raw forwarder, like any AF_XDP device but
+vxswitch, need it: they do not complete partial checksums). Per run it also reports CPU-seconds per
 gigabit over both cores, so a result bought with more CPU is visible.
 Speeds are reported, never asserted.
 
@@ -105,6 +106,32 @@ class Kernel:
         pass
 
 
+class RawPair:
+    """The raw AF_XDP forwarder (xdpfwd) on each host, c100 <-> ul unchanged:
+    no overlay, the same sockets, rings and copies as any AF_XDP device, so
+    its throughput is the ceiling for one on this topology. It does not
+    complete partial checksums, so the containers have tx off."""
+    name, tx_off = "raw_afxdp_txoff", True
+
+    def __init__(self, bins):
+        self.bins = bins
+
+    def up(self):
+        from nslib import TMP
+        self.procs = []
+        for h in ("a", "b"):
+            self.procs.append(start([os.path.join(self.bins, "xdpfwd"), "--a", "c100", "--b", "ul", "--core",
+                                     str(CORE[h]), "--yield-idle"], ns=f"{P}-{h}", logname=f"tcp-fwd-{h}.log"))
+        time.sleep(1)
+        for h, p in zip(("a", "b"), self.procs):
+            if p.poll() is not None:
+                raise RuntimeError(f"xdpfwd on host {h} exited: " + open(os.path.join(TMP, f"tcp-fwd-{h}.log")).read())
+
+    def down(self):
+        for p in self.procs:
+            stop(p, signal.SIGINT)
+
+
 class OvsPair:
     name, tx_off = "ovs_txoff", True
 
@@ -158,12 +185,12 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--quick", action="store_true", help="2 s runs, no write-size rows: about a minute")
     ap.add_argument("--json")
-    ap.add_argument("--only", help="comma-separated: vxswitch,kernel,kernel_txoff,ovs_txoff")
+    ap.add_argument("--only", help="comma-separated: vxswitch,kernel,kernel_txoff,ovs_txoff,raw_afxdp_txoff")
     a = ap.parse_args()
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     secs = 2 if a.quick else 10
-    duts = [Vxswitch(a.bin), Kernel(False), Kernel(True), OvsPair()]
+    duts = [Vxswitch(a.bin), Kernel(False), Kernel(True), OvsPair(), RawPair(a.bin)]
     if a.only:
         duts = [d for d in duts if d.name in a.only.split(",")]
     rows = []
