@@ -7,7 +7,8 @@
 #   scripts/bench.sh --quick    the same at 64 B / 1 flow, under a minute (CI runs it)
 #   scripts/bench.sh --tcp      TCP (iperf3) and request/response (sockperf) through
 #                               the overlay: vxswitch, kernel (offloads on and off),
-#                               OVS (bench/harness/tcp.py); add --quick for a 1-minute run
+#                               OVS, the raw AF_XDP forwarder (bench/harness/tcp.py);
+#                               add --quick for a 1-minute run
 #   scripts/bench.sh --criterion  the criterion benches (cargo bench -p bench)
 # Extra arguments go to the harness (--json FILE, --only vxswitch,kernel, ...).
 source "$(dirname "$0")/lib/common.sh"
