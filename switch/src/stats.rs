@@ -149,7 +149,9 @@ const LEN: usize = HOP_BASE + MAX_HOPS * HOP_STRIDE;
 /// too-big rate limit (`pipeline::mtu`): the same single writer, and every
 /// stage already gets its worker's counters.
 pub struct Counters {
-    c: Box<[AtomicU64]>,
+    /// Fixed length, so an index made from a `% MAX_*` is known in bounds
+    /// and a count is one load, add and store, with no bounds check.
+    c: Box<[AtomicU64; LEN]>,
     /// ICMP too-big replies: [`ICMP_PER_SEC`](crate::pipeline::mtu::ICMP_PER_SEC) per second.
     pub icmp_limit: RateLimit,
 }
@@ -157,7 +159,11 @@ pub struct Counters {
 impl Default for Counters {
     fn default() -> Self {
         Counters {
-            c: (0..LEN).map(|_| AtomicU64::new(0)).collect(),
+            c: (0..LEN)
+                .map(|_| AtomicU64::new(0))
+                .collect::<Box<[_]>>()
+                .try_into()
+                .expect("LEN counters"),
             icmp_limit: RateLimit::new(crate::pipeline::mtu::ICMP_PER_SEC),
         }
     }
@@ -295,25 +301,51 @@ impl Counters {
 /// The counts a worker makes for nearly every frame, kept in locals for a
 /// batch and added to its [`Counters`] once, by [`Tally::publish`] (also on
 /// drop): the encap and decap events, and per-VTEP and per-next-hop traffic
-/// as runs (consecutive frames to one VTEP are one add). Port RX and TX are
+/// as runs (consecutive frames to one VTEP or next hop are one count). Port RX and TX are
 /// counted per batch and per send by the worker and the backends. Rare
 /// events and drops go straight to the counters, which the tally derefs to.
 ///
 /// Why: seven counter adds per frame (load and store each, to three cache
-/// lines) cost about a fifth of a 64-byte frame's pipeline time; the
-/// tally's adds (one compare and one add per frame and run) cost 0.8 ns
-/// per frame measured alone (`cargo bench -p bench --bench pipeline --
-/// stats/counting_only`; 0.94 ns before runs packed packets and bytes in
-/// one word). `vxctl stats` lags by at most one batch.
+/// lines) cost about a fifth of a 64-byte frame's pipeline time; with the
+/// tally (a compare and two adds per encapsulated frame) counting costs
+/// about 3-4 % of the access -> uplink path (`cargo bench -p bench --bench
+/// pipeline -- stats/counters_paired`). `vxctl stats` lags by at most one
+/// batch.
 ///
 /// Thread safety: one per worker thread, on its stack; not shared.
+///
+/// `repr(C)` keeps `encap` and `encap_bytes` apart: side by side, LLVM
+/// made their two per-frame adds one SSE add with four more instructions.
+#[repr(C)]
 pub struct Tally<'c> {
     ctr: &'c Counters,
+    /// Frames encapsulated since the last publish (`encap.packets`).
     encap: u64,
     decap: u64,
-    vtep_tx: Run,
+    /// Their bytes: with `encap`, what a VTEP TX run is measured from.
+    encap_bytes: u64,
+    vtep_tx: Mark,
     vtep_rx: Run,
     hop_tx: Run,
+}
+
+/// The VTEP TX run: its VTEP and the tally's `encap` and `encap_bytes`
+/// when it began. Every encapsulated frame is counted in those two totals,
+/// so a frame costs a compare and two adds, and the run's traffic is what
+/// the totals grew by since the mark.
+#[derive(Clone, Copy)]
+struct Mark {
+    idx: usize,
+    packets: u64,
+    bytes: u64,
+}
+
+impl Mark {
+    const START: Mark = Mark {
+        idx: usize::MAX,
+        packets: 0,
+        bytes: 0,
+    };
 }
 
 /// Consecutive frames counted against one index (a VTEP, a next hop):
@@ -343,15 +375,22 @@ impl Run {
         self.sum & ((1 << PACKET_SHIFT) - 1)
     }
 
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, idx: usize, bytes: u64, flush: impl FnOnce(Run)) {
         if idx != self.idx {
-            if self.sum != 0 {
-                flush(*self);
-            }
-            *self = Run { idx, sum: 0 };
+            self.restart(idx, flush);
         }
         self.sum += (1 << PACKET_SHIFT) | bytes;
+    }
+
+    /// Ends the run (see `take`) and starts an empty one for `idx`. Out of
+    /// line: in steady state runs are long, and the caller's loop keeps its
+    /// registers for the frames.
+    #[cold]
+    #[inline(never)]
+    fn restart(&mut self, idx: usize, flush: impl FnOnce(Run)) {
+        self.take(flush);
+        self.idx = idx;
     }
 
     /// Hands the run to `flush` (when it counted anything) and empties it.
@@ -369,8 +408,9 @@ impl<'c> Tally<'c> {
         Tally {
             ctr,
             encap: 0,
+            encap_bytes: 0,
             decap: 0,
-            vtep_tx: Run::NONE,
+            vtep_tx: Mark::START,
             vtep_rx: Run::NONE,
             hop_tx: Run::NONE,
         }
@@ -382,22 +422,39 @@ impl<'c> Tally<'c> {
     }
 
     /// A frame of `bytes` encapsulated toward `vtep` (`encap.packets` and
-    /// the VTEP's tx). Every encapsulated frame is in exactly one VTEP run,
-    /// so `encap.packets` is summed from the runs as they end rather than
-    /// counted again per frame.
-    #[inline]
+    /// the VTEP's tx).
+    #[inline(always)]
     pub fn encapped(&mut self, vtep: usize, bytes: usize) {
-        let (ctr, encap) = (self.ctr, &mut self.encap);
-        self.vtep_tx
-            .add(vtep, bytes as u64, |r| Self::end_vtep_tx(ctr, encap, r));
+        if vtep != self.vtep_tx.idx {
+            self.new_vtep_run(vtep);
+        }
+        self.encap += 1;
+        self.encap_bytes += bytes as u64;
     }
 
-    /// Counts a finished VTEP TX run: the VTEP's traffic now, its packets
-    /// into `encap.packets` at the next publish.
+    /// Ends the VTEP TX run and marks the start of one toward `vtep`. Out
+    /// of line, as for [`Run`]'s.
+    #[cold]
+    #[inline(never)]
+    fn new_vtep_run(&mut self, vtep: usize) {
+        self.end_vtep_run();
+        self.vtep_tx.idx = vtep;
+    }
+
+    /// Counts the VTEP TX run's traffic (what the totals grew by since its
+    /// mark) and marks the totals as they are now, for no VTEP.
     #[inline]
-    fn end_vtep_tx(ctr: &Counters, encap: &mut u64, r: Run) {
-        *encap += r.packets();
-        ctr.vtep_tx(r.idx, r.packets(), r.bytes());
+    fn end_vtep_run(&mut self) {
+        let m = self.vtep_tx;
+        let packets = self.encap - m.packets;
+        if packets > 0 {
+            self.ctr.vtep_tx(m.idx, packets, self.encap_bytes - m.bytes);
+        }
+        self.vtep_tx = Mark {
+            idx: usize::MAX,
+            packets: self.encap,
+            bytes: self.encap_bytes,
+        };
     }
 
     /// A frame of `bytes` sent through next hop `hop`.
@@ -426,11 +483,11 @@ impl<'c> Tally<'c> {
     /// Adds what the tally holds to the counters and starts again from zero.
     pub fn publish(&mut self) {
         let ctr = self.ctr;
-        let encap = &mut self.encap;
-        self.vtep_tx.take(|r| Self::end_vtep_tx(ctr, encap, r));
+        self.end_vtep_run();
         if self.encap > 0 {
-            ctr.event(Event::Encap, std::mem::take(&mut self.encap));
+            ctr.event(Event::Encap, self.encap);
         }
+        (self.encap, self.encap_bytes, self.vtep_tx) = (0, 0, Mark::START);
         if self.decap > 0 {
             ctr.event(Event::Decap, std::mem::take(&mut self.decap));
         }
@@ -520,8 +577,7 @@ mod tests {
         drop(t);
         assert_eq!(c.vtep(2), [2, 57, 0]);
         assert_eq!(c.events(Event::Encap), 7);
-        // A run packs packets and bytes in one word: far more than a batch
-        // of the largest frames keeps both apart.
+        // Far more than a batch of the largest frames is counted exactly.
         let mut t = Tally::new(&c);
         for _ in 0..100_000 {
             t.encapped(3, 65_535);
