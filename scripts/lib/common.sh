@@ -79,8 +79,7 @@ vx_netns_add() {
 # (IP/24, MAC, overlay MTU 1450) is the peer of access port PORT in HOSTNS.
 # The container keeps its default offloads (the switch completes partial
 # checksums); VX_TX_OFF=1 turns TX checksum offload off, as operators of other
-# AF_XDP switches must; VX_GSO_OFF=1 turns TSO and GSO off, which generic-mode
-# XDP needs (only a native XDP program makes veth stop sending GSO frames).
+# AF_XDP switches must.
 vx_container() {
     local host=$1 name=$2 port=$3 ip=$4 mac=$5
     vx_netns_add "$name"
@@ -90,9 +89,6 @@ vx_container() {
     ip -n "$name" addr add "$ip/24" dev eth0
     if [ "${VX_TX_OFF:-0}" = 1 ]; then
         ip netns exec "$name" ethtool -K eth0 tx off >/dev/null
-    fi
-    if [ "${VX_GSO_OFF:-0}" = 1 ]; then
-        ip netns exec "$name" ethtool -K eth0 tso off gso off >/dev/null
     fi
     ip -n "$host" link set "$port" up
 }

@@ -82,6 +82,17 @@ int xdp_access(struct xdp_md *ctx)
 	return to_socket(ctx);
 }
 
+// The same for access ports in generic (SKB) mode, where the kernel keeps
+// GSO on the veth peer: a frags-aware program gets a 64 KiB super-frame as
+// one multi-buffer XDP frame (instead of its being dropped as too big for a
+// frame), and the AF_XDP socket, bound with XDP_USE_SG, receives it as a
+// chain of UMEM frames, which the switch segments (pipeline::gso).
+SEC("xdp.frags")
+int xdp_access_frags(struct xdp_md *ctx)
+{
+	return to_socket(ctx);
+}
+
 // With --backend packet, on access ports: passes everything. Attaching any
 // XDP program to a veth makes the kernel turn GSO off on its peer, so the
 // AF_PACKET socket gets MTU-sized frames instead of 64 KiB GSO super-frames.

@@ -33,8 +33,9 @@ named! {
         BadSrcMac = "rx.bad_src_mac",
         /// Frame arrived on a port that is not in the running state.
         UnknownPort = "rx.unknown_port",
-        /// Frame larger than a frame buffer (a GSO super-frame the kernel did
-        /// not segment; AF_PACKET backend).
+        /// Frame larger than a frame buffer that the switch cannot segment:
+        /// a GSO super-frame with AF_PACKET, or with AF_XDP in generic mode
+        /// one that is not TCP (`pipeline::gso`).
         Oversize = "rx.oversize",
         /// Uplink frame that is not IPv4/UDP (ARP not for our VTEP included).
         NotVxlan = "decap.not_vxlan",
@@ -63,7 +64,7 @@ named! {
         TooBig = "mtu.too_big",
         /// The remote VTEP's underlay MAC is not known yet (being resolved).
         Unresolved = "encap.unresolved",
-        /// No free frame for a flood copy or a fragment.
+        /// No free frame for a flood copy, a fragment or a segment.
         NoFrame = "tx.no_frame",
         /// The port's TX ring had no room.
         RingFull = "tx.ring_full",
@@ -115,6 +116,11 @@ named! {
         /// Fragments made of them (each encapsulated on its own; missing
         /// ones, for want of a frame, are counted as `tx.no_frame`).
         Fragments = "mtu.fragments",
+        /// Frames larger than a UMEM frame (TCP GSO super-frames, AF_XDP
+        /// generic mode) cut into segments that fit the overlay (`pipeline::gso`).
+        GsoSegmented = "gso.segmented",
+        /// Segments made of them.
+        GsoSegments = "gso.segments",
         /// TSC cycles spent in poll iterations that moved frames (idle polls excluded).
         BusyCycles = "worker.busy_cycles",
         /// Frames received in those iterations: busy_cycles / busy_packets is

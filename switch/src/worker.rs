@@ -97,6 +97,7 @@ pub fn run<B: Backend>(
     let mut rxd = [B::Desc::default(); BATCH];
     let mut idle_since: Option<Instant> = None;
     let mut tally = Tally::new(ctr);
+    b.set_overlay_mtu(usize::from(shared.state.load().overlay_mtu()));
     while !stop.load(Ordering::Relaxed) {
         let mut changed = false;
         while let Ok(cmd) = cmds.try_recv() {
@@ -120,6 +121,7 @@ pub fn run<B: Backend>(
             }
             got += n;
             let (st, now) = batch.get_or_insert_with(|| (shared.state.load(), shared.now_secs()));
+            b.set_overlay_mtu(usize::from(st.overlay_mtu()));
             forward_batch(b, st, &shared.fdb, port as u16, &rxd[..n], *now, &mut tally);
         }
         b.flush(ctr);

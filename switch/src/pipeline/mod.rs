@@ -10,6 +10,7 @@ pub mod arp;
 pub mod csum;
 pub mod encap;
 pub mod frag;
+pub mod gso;
 pub mod hash;
 pub mod mtu;
 pub mod uplink;

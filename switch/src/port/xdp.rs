@@ -24,7 +24,10 @@ use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
 use super::xdp_prog::XdpProgram;
 use super::{Backend, FrameAccounting, PortSpec};
-use crate::stats::{Counters, Drop};
+use crate::pipeline::gso;
+use crate::state::ENCAP_LEN;
+use crate::stats::{Counters, Drop, Event};
+use crate::wire::ethernet;
 
 /// Descriptors per ring (fill, completion, RX, TX), per socket.
 pub const RING_SIZE: u32 = 2048;
@@ -58,6 +61,12 @@ const BACKPRESSURE: usize = RING_SIZE as usize / 2;
 const STUCK_RETRY_LOOPS: u32 = 4096;
 /// Frames waiting for a TX ring before the port is flushed early.
 const PENDING_MAX: usize = 256;
+/// Most UMEM frames in one received frame's chain (sockets bound with
+/// XDP_USE_SG): a 64 KiB GSO super-frame takes 18. Longer chains are
+/// dropped as `rx.oversize`.
+const MAX_CHAIN: usize = 32;
+/// Descriptors taken from a multi-buffer RX ring per call at most.
+const SG_BATCH: usize = 256;
 
 /// How to attach to the NIC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -88,7 +97,11 @@ impl XdpMode {
         let wake = BindFlags::XDP_USE_NEED_WAKEUP;
         match self {
             XdpMode::Auto => (XdpFlags::empty(), wake),
-            XdpMode::Generic => (XdpFlags::XDP_FLAGS_SKB_MODE, wake | BindFlags::XDP_COPY),
+            // Multi-buffer: GSO super-frames arrive as chains (pipeline::gso).
+            XdpMode::Generic => (
+                XdpFlags::XDP_FLAGS_SKB_MODE,
+                wake | BindFlags::XDP_COPY | BindFlags::XDP_USE_SG,
+            ),
             XdpMode::Native => (XdpFlags::XDP_FLAGS_DRV_MODE, wake),
             XdpMode::Zerocopy => (XdpFlags::XDP_FLAGS_DRV_MODE, wake | BindFlags::XDP_ZEROCOPY),
         }
@@ -131,6 +144,14 @@ struct XdpPort {
     stuck: bool,
     /// Loops since a stuck port was last kicked.
     stuck_loops: u32,
+    /// Multi-buffer sockets only (see `XdpBackend::rx_chains`): the frames
+    /// of a chain still arriving, and input waiting behind a cut (segments
+    /// and the frames after them, in order). Both count as `in_fill`:
+    /// received by the kernel, not yet by the worker.
+    chain: Vec<FrameDesc>,
+    /// A chain longer than [`MAX_CHAIN`] is being dropped, frame by frame.
+    chain_too_long: bool,
+    backlog: VecDeque<FrameDesc>,
 }
 
 /// One worker's AF_XDP sockets and UMEM.
@@ -152,6 +173,17 @@ pub struct XdpBackend {
     owner: Vec<u16>,
     /// Fill-ring entries a port may hold: its share of the UMEM.
     fill_cap: usize,
+    /// Sockets bound with XDP_USE_SG (generic mode): frames larger than a
+    /// UMEM frame arrive as chains, cut by `rx_chains`.
+    sg: bool,
+    /// The largest IP packet a segment may carry (the overlay MTU, as the
+    /// worker last set it, within a frame's room for encap).
+    seg_max_ip: usize,
+    /// Counted here, published at the next flush: super-frames cut and
+    /// their segments; chains refused (`rx.oversize`); segments with no
+    /// free frame (`tx.no_frame`).
+    gso: [u64; 4],
+    rx_scratch: Vec<FrameDesc>,
     socket_config: SocketConfig,
     queue: u32,
     // Declared last: dropped after the sockets, whose rings point into it.
@@ -211,6 +243,94 @@ pub fn bind_socket(
     Ok((tx, rx, fill, comp))
 }
 
+/// Where [`XdpBackend::gso`] counts: super-frames cut, segments made,
+/// chains refused, segments that found no free frame.
+const GSO_CUT: usize = 0;
+const GSO_SEGMENTS: usize = 1;
+const GSO_REFUSED: usize = 2;
+const GSO_NO_FRAME: usize = 3;
+/// Bytes a UMEM frame's data can hold (the chunk less the kernel's
+/// XDP_PACKET_HEADROOM, 256).
+const FRAME_ROOM: usize = FRAME_SIZE as usize - 256;
+
+/// A frame with its options cleared: a chain's frames carry XDP_PKT_CONTD,
+/// which would make the frame the start of a chain when it is sent later.
+fn unsent(mut d: FrameDesc) -> FrameDesc {
+    d.set_options(0);
+    d
+}
+
+/// The worker's input from one `rx_chains` call: `out[..n]`, then the
+/// port's backlog.
+struct Input<'a> {
+    out: &'a mut [FrameDesc],
+    n: usize,
+}
+
+impl Input<'_> {
+    /// A frame the kernel received (counted in `in_fill` until the worker
+    /// has it).
+    fn received(&mut self, p: &mut XdpPort, d: FrameDesc) {
+        if p.backlog.is_empty() && self.n < self.out.len() {
+            self.out[self.n] = d;
+            self.n += 1;
+            p.in_fill -= 1;
+        } else {
+            p.backlog.push_back(d);
+        }
+    }
+}
+
+/// Cuts the port's whole chain into segments of at most `max_ip` bytes of
+/// IP packet, each in a free frame, handed on in order as if received;
+/// the chain's frames go back to `free`.
+fn cut(
+    umem: &Umem,
+    free: &mut Vec<FrameDesc>,
+    p: &mut XdpPort,
+    max_ip: usize,
+    counts: &mut [u64; 4],
+    to: &mut Input,
+) {
+    let mut parts: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
+    let mut total = 0;
+    for (part, d) in parts.iter_mut().zip(&p.chain) {
+        // SAFETY: the chain's frames are in the worker's hands; they are
+        // only read here, and the frames written below are other ones.
+        *part = unsafe { umem.data(d) }.contents();
+        total += part.len();
+    }
+    let parts = &parts[..p.chain.len()];
+    match gso::plan(parts[0], total, max_ip) {
+        None => counts[GSO_REFUSED] += 1,
+        Some(plan) => {
+            counts[GSO_CUT] += 1;
+            for k in 0..plan.count() {
+                let Some(mut d) = free.pop() else {
+                    counts[GSO_NO_FRAME] += (plan.count() - k) as u64;
+                    break;
+                };
+                // SAFETY: `d` was free, so in no ring and not in the chain.
+                let mut data = unsafe { umem.data_mut(&mut d) };
+                let mut cur = data.cursor();
+                let cap = cur.buf_len();
+                cur.set_pos(cap);
+                let n = plan.write(parts, k, data.contents_mut());
+                data.cursor().set_pos(n);
+                counts[GSO_SEGMENTS] += 1;
+                // A new frame among the received ones: in_fill until the
+                // worker has it, as they are.
+                p.in_fill += 1;
+                to.received(p, unsent(d));
+            }
+        }
+    }
+    for d in p.chain.drain(..) {
+        free.push(unsent(d));
+        p.in_fill -= 1;
+    }
+}
+
 impl XdpPort {
     /// Takes back what the completion ring returns (sent frames) into
     /// `free`; returns how many.
@@ -224,13 +344,16 @@ impl XdpPort {
     }
 }
 
-/// Binds one port's socket (see [`bind_socket`]) with empty bookkeeping.
+/// Binds one port's socket (see [`bind_socket`]) with empty bookkeeping;
+/// `sg_frames`, for a multi-buffer socket, is the UMEM's frame count, which
+/// bounds its backlog (so the backlog never grows on the hot path).
 fn open_port(
     config: SocketConfig,
     umem: &Umem,
     ifname: &str,
     queue: u32,
     prog: &XdpProgram,
+    sg_frames: Option<usize>,
 ) -> Result<XdpPort, XdpError> {
     let (tx, rx, fill, comp) = bind_socket(config, umem, ifname, queue, prog)?;
     Ok(XdpPort {
@@ -243,6 +366,9 @@ fn open_port(
         in_tx: 0,
         stuck: false,
         stuck_loops: 0,
+        chain: Vec::with_capacity(if sg_frames.is_some() { MAX_CHAIN } else { 0 }),
+        chain_too_long: false,
+        backlog: VecDeque::with_capacity(sg_frames.unwrap_or(0)),
     })
 }
 
@@ -294,6 +420,7 @@ impl XdpBackend {
             err: error_chain(&e),
         })?;
         let (xdp_flags, bind_flags) = mode.socket_flags();
+        let sg = bind_flags.contains(BindFlags::XDP_USE_SG);
         // Our own programs (xdp_prog.rs) are attached already: libxdp must
         // not load its default one.
         let socket_config = SocketConfig::builder()
@@ -304,10 +431,17 @@ impl XdpBackend {
             .bind_flags(bind_flags)
             .build();
         let mut opened = Vec::with_capacity(n);
-        for (name, prog) in ports.iter().zip(progs) {
-            opened.push(Some(open_port(socket_config, &umem, name, queue, prog)?));
-        }
         let total = descs.len();
+        for (name, prog) in ports.iter().zip(progs) {
+            opened.push(Some(open_port(
+                socket_config,
+                &umem,
+                name,
+                queue,
+                prog,
+                sg.then_some(total),
+            )?));
+        }
         let mut chunks = descs.clone();
         chunks.sort_by_key(|d| d.addr());
         debug_assert!(chunks
@@ -323,6 +457,11 @@ impl XdpBackend {
             owner: vec![0; chunks.len()],
             chunks,
             fill_cap: 0,
+            sg,
+            // Until the worker sets it: a 1,500-byte uplink's overlay.
+            seg_max_ip: 1500 - ENCAP_LEN,
+            gso: [0; 4],
+            rx_scratch: vec![FrameDesc::default(); if sg { SG_BATCH } else { 0 }],
             socket_config,
             queue,
             umem,
@@ -330,6 +469,83 @@ impl XdpBackend {
         b.ports_changed();
         b.refill();
         Ok(b)
+    }
+
+    /// [`Backend::rx`] for multi-buffer sockets (generic mode). A frame
+    /// larger than a UMEM frame arrives as a chain (every frame but the last
+    /// marked XDP_PKT_CONTD); a whole chain is cut into TCP segments that
+    /// fit the overlay (`pipeline::gso`), which take its place in the port's
+    /// input, or dropped as `rx.oversize` when it cannot be. Order is kept:
+    /// once anything waits in the port's backlog (segments beyond `out`'s
+    /// room), everything after it waits there too, and the next call drains
+    /// the backlog before taking more from the ring. Out of line: native
+    /// mode never comes here.
+    #[inline(never)]
+    fn rx_chains(&mut self, port: usize, out: &mut [FrameDesc]) -> usize {
+        let XdpBackend {
+            ports,
+            free,
+            umem,
+            gso: counts,
+            rx_scratch,
+            seg_max_ip,
+            ..
+        } = self;
+        let Some(p) = ports[port].as_mut() else {
+            return 0;
+        };
+        let mut to = Input { out, n: 0 };
+        while to.n < to.out.len() {
+            let Some(d) = p.backlog.pop_front() else {
+                break;
+            };
+            to.out[to.n] = d;
+            to.n += 1;
+            p.in_fill -= 1;
+        }
+        if !p.backlog.is_empty() {
+            return to.n;
+        }
+        let want = (to.out.len() - to.n).min(rx_scratch.len());
+        // SAFETY: received frames are handed to the worker, in no ring.
+        let got = unsafe { p.rx.consume(&mut rx_scratch[..want]) };
+        for &d in &rx_scratch[..got] {
+            if p.chain.is_empty() && !p.chain_too_long && !d.has_more_frames() {
+                to.received(p, d);
+                continue;
+            }
+            if p.chain_too_long || p.chain.len() == MAX_CHAIN {
+                // Too long to cut: its frames go back as they come.
+                p.chain_too_long = true;
+                for &c in p.chain.iter().chain([&d]) {
+                    free.push(unsent(c));
+                    p.in_fill -= 1;
+                }
+                p.chain.clear();
+                if !d.has_more_frames() {
+                    p.chain_too_long = false;
+                    counts[GSO_REFUSED] += 1;
+                }
+                continue;
+            }
+            p.chain.push(d);
+            if d.has_more_frames() {
+                continue;
+            }
+            let max_ip = (*seg_max_ip).min(FRAME_ROOM - ethernet::HEADER_LEN - ENCAP_LEN);
+            cut(umem, free, p, max_ip, counts, &mut to);
+        }
+        to.n
+    }
+
+    /// Adds the segmentation counts to the worker's counters.
+    #[cold]
+    fn publish_gso(&mut self, ctr: &Counters) {
+        let [cut, segments, refused, no_frame] = std::mem::take(&mut self.gso);
+        ctr.event(Event::GsoSegmented, cut);
+        ctr.event(Event::GsoSegments, segments);
+        ctr.drop(Drop::Oversize, refused);
+        ctr.drop(Drop::NoFrame, no_frame);
     }
 
     /// After a port opened or closed: the idle wait's fds and each fill
@@ -501,8 +717,15 @@ impl Backend for XdpBackend {
             .prog
             .as_ref()
             .ok_or_else(|| format!("{}: no XDP program attached", spec.name))?;
-        let p = open_port(self.socket_config, &self.umem, &spec.name, self.queue, prog)
-            .map_err(|e| e.to_string())?;
+        let p = open_port(
+            self.socket_config,
+            &self.umem,
+            &spec.name,
+            self.queue,
+            prog,
+            self.sg.then_some(self.total),
+        )
+        .map_err(|e| e.to_string())?;
         if slot >= self.ports.len() {
             self.ports.resize_with(slot + 1, || None);
         }
@@ -521,7 +744,9 @@ impl Backend for XdpBackend {
         // in flight to TX, so the kernel no longer reads those frames.
         // SAFETY: received and completed frames are ours again.
         let n = unsafe { p.rx.consume(&mut self.scratch) };
-        self.free.extend_from_slice(&self.scratch[..n]);
+        let taken = self.scratch[..n].iter().chain(&p.chain).chain(&p.backlog);
+        // A chain's frames carry XDP_PKT_CONTD: cleared before reuse for TX.
+        self.free.extend(taken.map(|&d| unsent(d)));
         let deadline = Instant::now() + CLOSE_DRAIN;
         while p.in_tx > 0 && Instant::now() < deadline {
             if p.tx.needs_wakeup() {
@@ -537,7 +762,11 @@ impl Backend for XdpBackend {
         // Frames free, or waiting for another port's TX ring, are not the
         // closed port's whatever their mark says.
         let mut is_free = vec![false; self.chunks.len()];
-        let waiting = self.ports.iter().flatten().flat_map(|q| &q.pending);
+        let waiting = self
+            .ports
+            .iter()
+            .flatten()
+            .flat_map(|q| q.pending.iter().chain(&q.chain).chain(&q.backlog));
         for d in self.free.iter().chain(waiting) {
             is_free[d.addr() / FRAME_SIZE as usize] = true;
         }
@@ -554,6 +783,9 @@ impl Backend for XdpBackend {
     }
 
     fn rx(&mut self, port: usize, out: &mut [FrameDesc]) -> usize {
+        if self.sg {
+            return self.rx_chains(port, out);
+        }
         let Some(p) = self.ports[port].as_mut() else {
             return 0;
         };
@@ -644,6 +876,9 @@ impl Backend for XdpBackend {
     }
 
     fn flush(&mut self, ctr: &Counters) {
+        if self.gso != [0; 4] {
+            self.publish_gso(ctr);
+        }
         for port in 0..self.ports.len() {
             self.send(port, ctr);
         }
@@ -653,6 +888,10 @@ impl Backend for XdpBackend {
             self.send(port, ctr);
         }
         self.refill();
+    }
+
+    fn set_overlay_mtu(&mut self, mtu: usize) {
+        self.seg_max_ip = mtu;
     }
 
     fn rx_budget(&self) -> usize {

@@ -130,6 +130,8 @@ impl XdpProgram {
         // SAFETY: as above.
         p.verdicts_fd = unsafe { libbpf_sys::bpf_map__fd(p.map("verdicts")?) };
         let name = match role {
+            // Generic mode: super-frames reach the program (see xdp_access_frags).
+            Role::Access if matches!(mode, XdpMode::Generic) => "xdp_access_frags",
             Role::Access => "xdp_access",
             Role::Pass => "xdp_pass",
             Role::Uplink { vtep, port, arp } => {

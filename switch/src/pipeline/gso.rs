@@ -1,0 +1,344 @@
+//! Software segmentation of TCP super-frames, for ports that hand the
+//! switch frames larger than a UMEM frame.
+//!
+//! With a native XDP program on a veth the kernel turns GSO off on its peer,
+//! so containers send MTU-sized frames. In generic (SKB) mode it does not:
+//! a container with default offloads sends 64 KiB TCP super-frames (GSO),
+//! which an AF_XDP socket bound with `XDP_USE_SG` receives as a chain of
+//! UMEM frames. The switch cuts such a chain into TCP segments that fit the
+//! overlay, as the kernel's GSO would have: the same headers, the IPv4
+//! identification counting up, the sequence number advanced by the payload
+//! before each segment, FIN and PSH only on the last and CWR only on the
+//! first, lengths and the IPv4 header checksum rewritten. AF_XDP carries no
+//! GSO metadata (no `gso_size`), so segments are as large as the overlay
+//! allows: any cut is valid TCP.
+//!
+//! Each segment's TCP checksum field is left holding its pseudo-header sum,
+//! the partial form a sender with checksum offload writes, so the
+//! pipeline's own completion (`pipeline::csum`) finishes it with the other
+//! frames' (and counts it).
+//!
+//! Anything else too large for a frame (UDP GSO, whose datagram boundaries
+//! the chain does not carry; IPv4 fragments; IPv6 with extension headers;
+//! VLAN tags) is refused: the caller drops it as `rx.oversize`.
+
+use crate::wire::checksum;
+use crate::wire::ethernet::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, HEADER_LEN};
+
+const PROTO_TCP: u8 = 6;
+/// TCP flags (byte 13 of the header).
+const FIN: u8 = 0x01;
+const PSH: u8 = 0x08;
+const CWR: u8 = 0x80;
+/// Segments at most, so a cut never runs away: 64 KiB in 68-byte segments.
+pub const MAX_SEGMENTS: usize = 1024;
+
+/// How a super-frame is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    v6: bool,
+    /// IP header length.
+    ip_len: usize,
+    /// Ethernet, IP and TCP headers: the bytes every segment starts with.
+    hdr: usize,
+    /// TCP payload bytes in the super-frame.
+    payload: usize,
+    /// Payload bytes per segment (the last may have fewer).
+    mss: usize,
+}
+
+/// The cut of the TCP super-frame of `total` bytes whose first part (the
+/// first UMEM frame of its chain, holding all its headers) is `head`, into
+/// segments whose IP packets are at most `max_ip` bytes. `None` when it is
+/// not TCP in untagged IPv4 (not a fragment) or IPv6 (no extension
+/// headers), its lengths disagree, or no payload fits `max_ip`.
+pub fn plan(head: &[u8], total: usize, max_ip: usize) -> Option<Plan> {
+    let ip = HEADER_LEN;
+    let ethertype = u16::from_be_bytes([*head.get(12)?, *head.get(13)?]);
+    let (v6, ip_len, ip_total) = match ethertype {
+        ETHERTYPE_IPV4 => {
+            let h = head.get(ip..ip + 20)?;
+            let ihl = usize::from(h[0] & 0x0f) * 4;
+            let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3fff;
+            if h[0] >> 4 != 4 || ihl < 20 || frag != 0 || h[9] != PROTO_TCP {
+                return None;
+            }
+            (false, ihl, usize::from(u16::from_be_bytes([h[2], h[3]])))
+        }
+        ETHERTYPE_IPV6 => {
+            let h = head.get(ip..ip + 40)?;
+            if h[0] >> 4 != 6 || h[6] != PROTO_TCP {
+                return None;
+            }
+            (true, 40, 40 + usize::from(u16::from_be_bytes([h[4], h[5]])))
+        }
+        _ => return None,
+    };
+    let tcp = ip + ip_len;
+    let thl = usize::from(*head.get(tcp + 12)? >> 4) * 4;
+    let hdr = tcp + thl;
+    if thl < 20 || hdr > head.len() || ip_total < ip_len + thl || ip + ip_total > total {
+        return None;
+    }
+    let payload = ip_total - ip_len - thl;
+    let mss = max_ip.checked_sub(ip_len + thl).filter(|&m| m > 0)?;
+    let p = Plan {
+        v6,
+        ip_len,
+        hdr,
+        payload,
+        mss,
+    };
+    (payload > 0 && p.count() <= MAX_SEGMENTS).then_some(p)
+}
+
+impl Plan {
+    /// How many segments.
+    pub fn count(&self) -> usize {
+        self.payload.div_ceil(self.mss)
+    }
+
+    /// Length of segment `k`'s frame.
+    pub fn len(&self, k: usize) -> usize {
+        self.hdr + self.mss.min(self.payload - k * self.mss)
+    }
+
+    /// Writes segment `k` of the super-frame whose bytes are `parts`, in
+    /// order (the chain's frames), into `out`, which must hold
+    /// [`Plan::len`] bytes; returns that length.
+    pub fn write(&self, parts: &[&[u8]], k: usize, out: &mut [u8]) -> usize {
+        let len = self.len(k);
+        let (off, seg) = (k * self.mss, len - self.hdr);
+        let out = &mut out[..len];
+        gather(parts, 0, &mut out[..self.hdr]);
+        gather(parts, self.hdr + off, &mut out[self.hdr..]);
+        let ip = HEADER_LEN;
+        let tcp = ip + self.ip_len;
+        let l4_len = len - tcp;
+        if self.v6 {
+            out[ip + 4..ip + 6].copy_from_slice(&(l4_len as u16).to_be_bytes());
+        } else {
+            out[ip + 2..ip + 4].copy_from_slice(&((len - ip) as u16).to_be_bytes());
+            let id = u16::from_be_bytes([out[ip + 4], out[ip + 5]]).wrapping_add(k as u16);
+            out[ip + 4..ip + 6].copy_from_slice(&id.to_be_bytes());
+            out[ip + 10..ip + 12].fill(0);
+            let c = checksum::checksum(&out[ip..tcp]);
+            out[ip + 10..ip + 12].copy_from_slice(&c.to_be_bytes());
+        }
+        let seq = u32::from_be_bytes(out[tcp + 4..tcp + 8].try_into().expect("4 bytes"));
+        out[tcp + 4..tcp + 8].copy_from_slice(&seq.wrapping_add(off as u32).to_be_bytes());
+        if off + seg < self.payload {
+            out[tcp + 13] &= !(FIN | PSH);
+        }
+        if k > 0 {
+            out[tcp + 13] &= !CWR;
+        }
+        // The partial checksum: the pseudo-header sum, for pipeline::csum.
+        let pseudo = if self.v6 {
+            checksum::sum(u32::from(PROTO_TCP) + l4_len as u32, &out[ip + 8..ip + 40])
+        } else {
+            let addrs = out[ip + 12..ip + 20].try_into().expect("8 bytes");
+            checksum::pseudo_v4(addrs, PROTO_TCP, l4_len)
+        };
+        out[tcp + 16..tcp + 18].copy_from_slice(&checksum::fold(pseudo).to_be_bytes());
+        len
+    }
+}
+
+/// Copies `out.len()` bytes of the concatenation of `parts`, from byte
+/// `from` on, into `out`.
+fn gather(parts: &[&[u8]], mut from: usize, out: &mut [u8]) {
+    let mut at = 0;
+    for p in parts {
+        if at == out.len() {
+            return;
+        }
+        if from >= p.len() {
+            from -= p.len();
+            continue;
+        }
+        let n = (p.len() - from).min(out.len() - at);
+        out[at..at + n].copy_from_slice(&p[from..from + n]);
+        at += n;
+        from = 0;
+    }
+    assert_eq!(at, out.len(), "the parts hold the planned bytes");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::csum::complete_partial;
+    use etherparse::{NetSlice, PacketBuilder, SlicedPacket, TransportSlice};
+
+    const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 1];
+    const MAC_B: [u8; 6] = [2, 0, 0, 0, 0, 2];
+
+    fn payload(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    /// A TCP super-frame as a sender with TSO writes it: valid headers, the
+    /// checksum field holding the pseudo-header sum.
+    fn super_frame(v6: bool, data: &[u8], flags: u8) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2(MAC_A, MAC_B);
+        let b = if v6 {
+            b.ipv6([0xfd; 16], [0xfe; 16], 64)
+        } else {
+            b.ipv4([198, 19, 100, 1], [198, 19, 100, 2], 64)
+        };
+        let mut b = b.tcp(40000, 5201, 1_000_000, 64240).ack(77);
+        if flags & PSH != 0 {
+            b = b.psh();
+        }
+        if flags & FIN != 0 {
+            b = b.fin();
+        }
+        if flags & CWR != 0 {
+            b = b.cwr();
+        }
+        let mut f = Vec::new();
+        b.write(&mut f, data).unwrap();
+        // Make its checksum partial, as TSO leaves it.
+        let (ip, tcp) = (HEADER_LEN, HEADER_LEN + if v6 { 40 } else { 20 });
+        let l4 = f.len() - tcp;
+        let pseudo = if v6 {
+            checksum::sum(6 + l4 as u32, &f[ip + 8..ip + 40])
+        } else {
+            checksum::pseudo_v4(f[ip + 12..ip + 20].try_into().unwrap(), 6, l4)
+        };
+        f[tcp + 16..tcp + 18].copy_from_slice(&checksum::fold(pseudo).to_be_bytes());
+        f
+    }
+
+    /// Cuts `f` as a chain of `chunk`-byte frames would arrive, completes
+    /// each segment's checksum as the pipeline does, and checks every
+    /// segment with etherparse; returns the segments.
+    fn cut(f: &[u8], chunk: usize, max_ip: usize) -> Vec<Vec<u8>> {
+        let parts: Vec<&[u8]> = f.chunks(chunk).collect();
+        let p = plan(parts[0], f.len(), max_ip).expect("a TCP super-frame");
+        (0..p.count())
+            .map(|k| {
+                let mut out = vec![0u8; 4096];
+                let n = p.write(&parts, k, &mut out);
+                out.truncate(n);
+                assert!(n - HEADER_LEN <= max_ip, "segment {k} fits");
+                assert!(
+                    complete_partial(&mut out),
+                    "segment {k}'s checksum is partial"
+                );
+                out
+            })
+            .collect()
+    }
+
+    fn check(segs: &[Vec<u8>], original: &[u8], data: &[u8], flags: u8) {
+        let orig = SlicedPacket::from_ethernet(original).unwrap();
+        let Some(TransportSlice::Tcp(ot)) = orig.transport else {
+            panic!("tcp")
+        };
+        let mut joined = Vec::new();
+        for (k, s) in segs.iter().enumerate() {
+            let p = SlicedPacket::from_ethernet(s).unwrap();
+            let Some(TransportSlice::Tcp(t)) = &p.transport else {
+                panic!("segment {k} is TCP")
+            };
+            let sum = match &p.net {
+                Some(NetSlice::Ipv4(ip)) => {
+                    let h = ip.header().to_header();
+                    assert_eq!(
+                        h.header_checksum,
+                        h.calc_header_checksum(),
+                        "IPv4 checksum of {k}"
+                    );
+                    let oid = SlicedPacket::from_ethernet(original)
+                        .unwrap()
+                        .net
+                        .and_then(|n| match n {
+                            NetSlice::Ipv4(i) => Some(i.header().identification()),
+                            _ => None,
+                        })
+                        .unwrap();
+                    assert_eq!(h.identification, oid.wrapping_add(k as u16));
+                    t.to_header().calc_checksum_ipv4(&h, t.payload()).unwrap()
+                }
+                Some(NetSlice::Ipv6(ip)) => t
+                    .to_header()
+                    .calc_checksum_ipv6(&ip.header().to_header(), t.payload())
+                    .unwrap(),
+                _ => panic!("IP"),
+            };
+            assert_eq!(t.checksum(), sum, "TCP checksum of segment {k}");
+            assert_eq!(
+                t.sequence_number(),
+                ot.sequence_number().wrapping_add(joined.len() as u32),
+                "sequence number of segment {k}"
+            );
+            let last = k + 1 == segs.len();
+            assert_eq!(t.psh(), last && flags & PSH != 0, "PSH on segment {k}");
+            assert_eq!(t.fin(), last && flags & FIN != 0, "FIN on segment {k}");
+            assert_eq!(t.cwr(), k == 0 && flags & CWR != 0, "CWR on segment {k}");
+            assert_eq!(t.acknowledgment_number(), ot.acknowledgment_number());
+            assert_eq!(&s[..12], &original[..12], "MACs");
+            joined.extend_from_slice(t.payload());
+        }
+        assert_eq!(joined, data, "the segments carry the payload, in order");
+    }
+
+    #[test]
+    fn ipv4_super_frame_becomes_segments_that_fit() {
+        let data = payload(64_000);
+        let f = super_frame(false, &data, PSH | CWR);
+        let segs = cut(&f, 3840, 1450);
+        assert_eq!(segs.len(), 64_000usize.div_ceil(1410));
+        check(&segs, &f, &data, PSH | CWR);
+    }
+
+    #[test]
+    fn ipv6_super_frame_becomes_segments_that_fit() {
+        let data = payload(30_001);
+        let f = super_frame(true, &data, PSH | FIN);
+        let segs = cut(&f, 3840, 1450);
+        assert_eq!(segs.len(), 30_001usize.div_ceil(1390));
+        check(&segs, &f, &data, PSH | FIN);
+    }
+
+    #[test]
+    fn chunk_boundaries_anywhere() {
+        let data = payload(9_000);
+        for chunk in [100, 1_000, 1_453, 3_840] {
+            let f = super_frame(false, &data, 0);
+            check(&cut(&f, chunk, 1500), &f, &data, 0);
+        }
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_cut() {
+        let data = payload(5_000);
+        // UDP: the datagram boundaries are not in the chain.
+        let mut udp = Vec::new();
+        PacketBuilder::ethernet2(MAC_A, MAC_B)
+            .ipv4([1, 1, 1, 1], [2, 2, 2, 2], 64)
+            .udp(1, 2)
+            .write(&mut udp, &data)
+            .unwrap();
+        assert_eq!(plan(&udp, udp.len(), 1450), None, "UDP");
+        // An IPv4 fragment.
+        let mut frag = super_frame(false, &data, 0);
+        frag[HEADER_LEN + 6] |= 0x20;
+        assert_eq!(plan(&frag, frag.len(), 1450), None, "fragment");
+        // IPv6 with a hop-by-hop header first.
+        let mut hbh = super_frame(true, &data, 0);
+        hbh[HEADER_LEN + 6] = 0;
+        assert_eq!(plan(&hbh, hbh.len(), 1450), None, "extension header");
+        // A length field past the frame's end.
+        let f = super_frame(false, &data, 0);
+        assert_eq!(plan(&f, f.len() - 1, 1450), None, "truncated");
+        // An MTU too small for any payload.
+        assert_eq!(plan(&f, f.len(), 40), None, "no room");
+        // A VLAN tag.
+        let mut tagged = f.clone();
+        tagged[12..14].copy_from_slice(&0x8100u16.to_be_bytes());
+        assert_eq!(plan(&tagged, tagged.len(), 1450), None, "VLAN");
+    }
+}
