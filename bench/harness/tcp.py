@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Container traffic as users see it: TCP throughput (iperf3) and
 request/response latency (sockperf ping-pong) through the overlay, for
-vxswitch, the kernel's vxlan + bridge with default offloads, the same with TX
+vxswitch (native XDP; and generic XDP, where the containers' TCP super-frames
+reach it and it segments them itself), the kernel's vxlan + bridge with
+default offloads, the same with TX
 checksum offload off in the containers, Open vSwitch's userspace datapath
 with afxdp ports, and the raw AF_XDP forwarder (xdpfwd, no overlay: the
 ceiling for any AF_XDP device here), side by side on one two-host topology:
@@ -62,10 +64,13 @@ def teardown():
 
 
 class Vxswitch:
-    name, tx_off = "vxswitch", False
+    tx_off = False
 
-    def __init__(self, bins):
-        self.bins = bins
+    def __init__(self, bins, xdp_mode="auto"):
+        """`xdp_mode` "generic": SKB-mode XDP, where the containers' TCP
+        super-frames (GSO) reach the switch, which segments them."""
+        self.bins, self.xdp_mode = bins, xdp_mode
+        self.name = "vxswitch" if xdp_mode == "auto" else f"vxswitch_{xdp_mode}"
 
     def up(self):
         from nslib import TMP
@@ -77,7 +82,8 @@ class Vxswitch:
                         f'[[vni]]\nid = 100\nflood = ["{VTEP[o]}"]\n[[port]]\nname = "c100"\nvni = 100\n')
             sock = os.path.join(TMP, f"tcp-{h}.sock")
             self.procs.append(start([os.path.join(self.bins, "vxswitch"), "--uplink", "ul", "--cores", str(CORE[h]),
-                                     "--config", cfg, "--socket", sock], ns=f"{P}-{h}", logname=f"tcp-{h}.log"))
+                                     "--config", cfg, "--socket", sock, "--xdp-mode", self.xdp_mode],
+                                    ns=f"{P}-{h}", logname=f"tcp-{h}.log"))
             if not wait_for_path(sock, self.procs[-1]):
                 raise RuntimeError(f"vxswitch on host {h} did not start")
 
@@ -185,12 +191,13 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--quick", action="store_true", help="2 s runs, no write-size rows: about a minute")
     ap.add_argument("--json")
-    ap.add_argument("--only", help="comma-separated: vxswitch,kernel,kernel_txoff,ovs_txoff,raw_afxdp_txoff")
+    ap.add_argument("--only", help="comma-separated: vxswitch,vxswitch_generic,kernel,kernel_txoff,ovs_txoff,"
+                    "raw_afxdp_txoff")
     a = ap.parse_args()
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     secs = 2 if a.quick else 10
-    duts = [Vxswitch(a.bin), Kernel(False), Kernel(True), OvsPair(), RawPair(a.bin)]
+    duts = [Vxswitch(a.bin), Vxswitch(a.bin, "generic"), Kernel(False), Kernel(True), OvsPair(), RawPair(a.bin)]
     if a.only:
         duts = [d for d in duts if d.name in a.only.split(",")]
     rows = []

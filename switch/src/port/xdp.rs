@@ -283,7 +283,9 @@ impl Input<'_> {
 
 /// Cuts the port's whole chain into segments of at most `max_ip` bytes of
 /// IP packet, each in a free frame, handed on in order as if received;
-/// the chain's frames go back to `free`.
+/// the chain's frames go back to `free`. A chain that cannot be cut is
+/// dropped (`rx.oversize`), but a single frame that cannot be goes on as
+/// it is, for the pipeline's MTU handling (ICMP too-big, fragmenting).
 fn cut(
     umem: &Umem,
     free: &mut Vec<FrameDesc>,
@@ -302,6 +304,11 @@ fn cut(
     }
     let parts = &parts[..p.chain.len()];
     match gso::plan(parts[0], total, max_ip) {
+        None if p.chain.len() == 1 => {
+            let d = p.chain.pop().expect("one frame");
+            to.received(p, d);
+            return;
+        }
         None => counts[GSO_REFUSED] += 1,
         Some(plan) => {
             counts[GSO_CUT] += 1;
@@ -506,12 +513,22 @@ impl XdpBackend {
         if !p.backlog.is_empty() {
             return to.n;
         }
+        let max_ip = (*seg_max_ip).min(FRAME_ROOM - ethernet::HEADER_LEN - ENCAP_LEN);
         let want = (to.out.len() - to.n).min(rx_scratch.len());
         // SAFETY: received frames are handed to the worker, in no ring.
         let got = unsafe { p.rx.consume(&mut rx_scratch[..want]) };
         for &d in &rx_scratch[..got] {
             if p.chain.is_empty() && !p.chain_too_long && !d.has_more_frames() {
-                to.received(p, d);
+                // A small super-frame (two or three segments) fits one UMEM
+                // frame but not the overlay: cut too, or the sender, whose
+                // MTU is the overlay's already, would get too-big replies
+                // it cannot act on.
+                if d.lengths().data() > ethernet::HEADER_LEN + max_ip {
+                    p.chain.push(d);
+                    cut(umem, free, p, max_ip, counts, &mut to);
+                } else {
+                    to.received(p, d);
+                }
                 continue;
             }
             if p.chain_too_long || p.chain.len() == MAX_CHAIN {
@@ -532,7 +549,6 @@ impl XdpBackend {
             if d.has_more_frames() {
                 continue;
             }
-            let max_ip = (*seg_max_ip).min(FRAME_ROOM - ethernet::HEADER_LEN - ENCAP_LEN);
             cut(umem, free, p, max_ip, counts, &mut to);
         }
         to.n
