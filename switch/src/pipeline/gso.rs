@@ -11,7 +11,11 @@
 //! before each segment, FIN and PSH only on the last and CWR only on the
 //! first, lengths and the IPv4 header checksum rewritten. AF_XDP carries no
 //! GSO metadata (no `gso_size`), so segments are as large as the overlay
-//! allows: any cut is valid TCP.
+//! allows: any cut is valid TCP. Residual risk: a receiver whose MTU is
+//! below the overlay's (it advertised a smaller MSS than the sender's
+//! segments here) would have its veth drop them; containers of one overlay
+//! share its MTU, and the MSS clamp (`mss_clamp`, on by default) holds
+//! every SYN to the overlay's.
 //!
 //! Each segment's TCP checksum field is left holding its pseudo-header sum,
 //! the partial form a sender with checksum offload writes, so the

@@ -321,6 +321,12 @@ fn cut(
                 let mut data = unsafe { umem.data_mut(&mut d) };
                 let mut cur = data.cursor();
                 let cap = cur.buf_len();
+                if plan.len(k) > cap {
+                    // Not with FRAME_ROOM right; never a panic if it is not.
+                    free.push(d);
+                    counts[GSO_REFUSED] += 1;
+                    break;
+                }
                 cur.set_pos(cap);
                 let n = plan.write(parts, k, data.contents_mut());
                 data.cursor().set_pos(n);
