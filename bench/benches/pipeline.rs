@@ -47,6 +47,11 @@
 //!   frag-needed / ICMPv6 packet-too-big quoting 548 / 1,232 bytes, and the
 //!   checksum. The worker's rate limit (one token take) is left out, or
 //!   it would stop the bench after 100 replies. Frames restored per batch.
+//! - `gso/cut_64KB`: `pipeline::gso` on a TCP super-frame of 64,000 bytes
+//!   of payload held in 3,840-byte parts, as AF_XDP hands a chain over in
+//!   generic mode: `plan`, `Plan::write` of each of its 46 segments into
+//!   a frame buffer, and `csum::complete_partial` on each (the pipeline
+//!   finishes their checksums). Reported per segment.
 //! - `mtu/fragment_1500B_in_2`: `pipeline::frag` on 1,514-byte frames
 //!   (1,500 B of IPv4 + UDP without DF) for an overlay MTU of 1,450 (a
 //!   1,500-byte underlay; the rig's own is larger, so the MTU is passed):
@@ -127,7 +132,8 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
 use vxswitch::pipeline::access::access_rx;
 use vxswitch::pipeline::encap::{encap, write_outer};
-use vxswitch::pipeline::frag;
+use vxswitch::pipeline::csum::complete_partial;
+use vxswitch::pipeline::{frag, gso};
 use vxswitch::pipeline::hash::flow_hash;
 use vxswitch::pipeline::mtu::{clamp_mss, reply_for, write_reply};
 use vxswitch::pipeline::uplink::uplink_rx;
@@ -702,6 +708,30 @@ fn bench_stats(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_gso(c: &mut Criterion) {
+    let mut f = Vec::new();
+    etherparse::PacketBuilder::ethernet2(local_host(1), remote_host(1))
+        .ipv4([198, 19, 100, 1], [198, 19, 100, 2], 64)
+        .tcp(40000, 5201, 1, 64240)
+        .write(&mut f, &vec![0x5a; 64_000])
+        .expect("a frame");
+    let parts: Vec<&[u8]> = f.chunks(3840).collect();
+    let plan = gso::plan(parts[0], f.len(), 1450).expect("a TCP super-frame");
+    let mut outs = vec![vec![0u8; FRAME_SIZE]; plan.count()];
+    let mut g = group(c, "gso");
+    g.throughput(Throughput::Elements(plan.count() as u64));
+    g.bench_function("cut_64KB", |b| {
+        b.iter(|| {
+            let p = gso::plan(black_box(parts[0]), f.len(), 1450).expect("a TCP super-frame");
+            for (k, out) in outs.iter_mut().enumerate() {
+                let n = p.write(&parts, k, out);
+                black_box(complete_partial(&mut out[..n]));
+            }
+        })
+    });
+    g.finish();
+}
+
 fn bench_overhead(c: &mut Criterion) {
     let mut g = group(c, "overhead");
     let mut frames = Frames::new(vec![vec![0u8; 64]; BATCH]);
@@ -725,6 +755,7 @@ criterion_group!(
     bench_path,
     bench_path_core,
     bench_stats,
+    bench_gso,
     bench_overhead
 );
 criterion_main!(benches);
