@@ -80,10 +80,12 @@ class Dut:
 
 
 class Vxswitch(Dut):
-    name = "vxswitch"
-
-    def __init__(self, bins, core):
-        self.bins, self.core = bins, core
+    def __init__(self, bins, core, xdp_mode="auto"):
+        """`xdp_mode` "generic" (row `vxswitch_generic`, only when named in
+        --only): SKB-mode XDP, what small packets pay for generic mode's
+        TCP segmentation (tcp.py)."""
+        self.bins, self.core, self.xdp_mode = bins, core, xdp_mode
+        self.name = "vxswitch" if xdp_mode == "auto" else f"vxswitch_{xdp_mode}"
         self.sock = os.path.join(TMP, "vxswitch.sock")
 
     def up(self):
@@ -92,7 +94,8 @@ class Vxswitch(Dut):
             f.write(f'[underlay]\nvtep = "{VTEP}"\n[[underlay.neighbor]]\nip = "{REMOTE}"\nmac = "{MAC_U0}"\n'
                     f'[[vni]]\nid = {VNI}\nflood = ["{REMOTE}"]\n[[port]]\nname = "c0"\nvni = {VNI}\n')
         self.p = start([os.path.join(self.bins, "vxswitch"), "--uplink", "ul", "--cores", str(self.core),
-                        "--config", cfg, "--socket", self.sock, "--busy-poll"], ns=NS_DUT, logname="vxswitch.log")
+                        "--config", cfg, "--socket", self.sock, "--busy-poll", "--xdp-mode", self.xdp_mode],
+                       ns=NS_DUT, logname="vxswitch.log")
         if wait_for_path(self.sock, self.p):
             return
         raise RuntimeError("vxswitch did not start: " + open(os.path.join(TMP, "vxswitch.log")).read())
@@ -192,7 +195,8 @@ def main():
     ap.add_argument("--bin", required=True, help="directory with vxswitch, vxctl, vxgen, xdpfwd")
     ap.add_argument("--quick", action="store_true", help="64 B, 1 flow, short runs: under a minute")
     ap.add_argument("--json", help="also write the results here")
-    ap.add_argument("--only", help="comma-separated DUTs: vxswitch,kernel,ovs,raw_afxdp")
+    ap.add_argument("--only", help="comma-separated DUTs: vxswitch,kernel,ovs,raw_afxdp "
+                    "(and vxswitch_generic, run only when named)")
     ap.add_argument("--dut-core", type=int, default=0)
     ap.add_argument("--gen-core", type=int, default=1)
     a = ap.parse_args()
@@ -203,6 +207,8 @@ def main():
     duration, warmup = (2, 1) if a.quick else (3, 1)
     lat_rate = 20000
     duts = [Vxswitch(a.bin, a.dut_core), Kernel(), Ovs(a.dut_core), Raw(a.bin, a.dut_core)]
+    if a.only and "vxswitch_generic" in a.only.split(","):
+        duts.insert(1, Vxswitch(a.bin, a.dut_core, "generic"))
     if a.only:
         keep = a.only.split(",")
         duts = [d for d in duts if d.name in keep]
