@@ -131,13 +131,13 @@ use bench::{
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
 use vxswitch::pipeline::access::access_rx;
-use vxswitch::pipeline::encap::{encap, write_outer};
 use vxswitch::pipeline::csum::complete_partial;
-use vxswitch::pipeline::{frag, gso};
+use vxswitch::pipeline::encap::{encap, write_outer};
 use vxswitch::pipeline::hash::flow_hash;
 use vxswitch::pipeline::mtu::{clamp_mss, reply_for, write_reply};
 use vxswitch::pipeline::uplink::uplink_rx;
 use vxswitch::pipeline::Verdict;
+use vxswitch::pipeline::{frag, gso};
 use vxswitch::port::arena::ArenaDesc;
 use vxswitch::port::mem::{MemBackend, FRAME_SIZE};
 use vxswitch::port::Backend;
