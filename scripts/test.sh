@@ -43,6 +43,7 @@ E2E=(
     "e2e/mtu.sh"
     "e2e/live_control.sh xdp"
     "e2e/live_control.sh xdp2"
+    "e2e/live_control.sh xdp-generic"
     "e2e/live_control.sh packet"
     "e2e/control_group.sh"
     "e2e/ecmp_failover.sh"

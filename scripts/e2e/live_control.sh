@@ -30,14 +30,19 @@ source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/overlay.sh"
 source "$(dirname "$0")/../lib/assert.sh"
 
-# usage: live_control.sh [xdp|xdp2|packet]: AF_XDP with one worker per
-# switch (default), AF_XDP with two workers per switch (ports opened on both
-# workers' queues), or AF_PACKET.
+# usage: live_control.sh [xdp|xdp2|xdp-generic|packet]: AF_XDP with one
+# worker per switch (default), AF_XDP with two workers per switch (ports
+# opened on both workers' queues), AF_XDP in generic (SKB) mode (multi-buffer
+# sockets: ports opened and closed with chains and backlogs in play), or
+# AF_PACKET.
 MODE=${1:-xdp}
 P=vxl$MODE
-BACKEND=$MODE CORES_A=0 CORES_B=1
+BACKEND=$MODE CORES_A=0 CORES_B=1 XDP_MODE=auto
 if [ "$MODE" = xdp2 ]; then
     BACKEND=xdp VX_QUEUES=2 CORES_A=0-1 CORES_B=0-1
+fi
+if [ "$MODE" = xdp-generic ]; then
+    BACKEND=xdp XDP_MODE=generic P=vxlgen
 fi
 RUN=$(mktemp -d /tmp/vxswitch-e2e.XXXXXX)
 trap 'vx_cleanup; rm -rf "$RUN"' EXIT
@@ -100,9 +105,9 @@ ip -n "$P-a100" neigh add 198.19.100.2 lladdr 02:00:00:00:b1:00 dev eth0 nud per
 ip -n "$P-b100" neigh add 198.19.100.1 lladdr 02:00:00:00:a1:00 dev eth0 nud permanent
 cp "$VX_ROOT/configs/host-a.toml" "$RUN/host-a.toml"
 cp "$VX_ROOT/configs/host-b.toml" "$RUN/host-b.toml"
-vx_start_switch "$P-a" "$RUN/a.log" --uplink ul --cores "$CORES_A" --backend "$BACKEND" --config "$RUN/host-a.toml" --socket "$A"
+vx_start_switch "$P-a" "$RUN/a.log" --uplink ul --cores "$CORES_A" --backend "$BACKEND" --xdp-mode "$XDP_MODE" --config "$RUN/host-a.toml" --socket "$A"
 PID_A=${VX_PIDS[-1]}
-vx_start_switch "$P-b" "$RUN/b.log" --uplink ul --cores "$CORES_B" --backend "$BACKEND" --config "$RUN/host-b.toml" --socket "$B"
+vx_start_switch "$P-b" "$RUN/b.log" --uplink ul --cores "$CORES_B" --backend "$BACKEND" --xdp-mode "$XDP_MODE" --config "$RUN/host-b.toml" --socket "$B"
 assert_cmd "baseline ping a100 -> b100" ip netns exec "$P-a100" ping -c 2 -i 0.2 -W 2 198.19.100.2
 
 echo "== 2. VNI 300 added live on both hosts"
@@ -448,7 +453,7 @@ if [ -e "$A" ]; then
 else
     pass "socket removed when the switch stopped"
 fi
-vx_start_switch "$P-a" "$RUN/a2.log" --uplink ul --cores "$CORES_A" --backend "$BACKEND" --config "$RUN/host-a.toml" --socket "$A"
+vx_start_switch "$P-a" "$RUN/a2.log" --uplink ul --cores "$CORES_A" --backend "$BACKEND" --xdp-mode "$XDP_MODE" --config "$RUN/host-a.toml" --socket "$A"
 PID_A=${VX_PIDS[-1]}
 config_to "$RUN/config.restarted"
 if cmp -s "$RUN/config.saved" "$RUN/config.restarted"; then
