@@ -98,7 +98,7 @@ fn complete_other(frame: &mut [u8]) -> bool {
                 return false;
             }
             let proto = frame[ip + 6];
-            let pseudo = checksum::sum(u32::from(proto) + l4_len as u32, &frame[ip + 8..ip + 40]);
+            let pseudo = checksum::pseudo(&frame[ip + 8..ip + 40], proto, l4_len);
             (proto, ip + 40, l4_len, pseudo)
         }
         _ => return false,

@@ -44,7 +44,7 @@
 use crate::state::State;
 use crate::wire::ethernet::{self, ETHERTYPE_IPV4};
 use crate::wire::ipv4::{self, Ipv4Packet};
-use crate::wire::{be16, checksum, set_be16};
+use crate::wire::{be16, set_be16};
 
 /// Most fragments one packet is cut into: a stack array of frames in the
 /// worker, never a heap allocation. Frames hold at most 3,840 bytes and the
@@ -56,7 +56,6 @@ const IP: usize = ethernet::HEADER_LEN;
 /// Offsets within the IPv4 header (`wire::ipv4` keeps its own private).
 const TOTAL_LEN: usize = 2;
 const FLAGS_FRAG: usize = 6;
-const CHECKSUM: usize = 10;
 const FLAG_DF: u16 = ipv4::FLAG_DF;
 const FLAG_MF: u16 = 0x2000;
 const OFFSET_MASK: u16 = 0x1fff;
@@ -172,9 +171,7 @@ impl Plan {
         let keep = self.flags_frag & !(FLAG_DF | FLAG_MF | OFFSET_MASK);
         set_be16(h, TOTAL_LEN, (self.ihl + len) as u16);
         set_be16(h, FLAGS_FRAG, keep | more | offset);
-        set_be16(h, CHECKSUM, 0);
-        let c = checksum::checksum(h);
-        set_be16(h, CHECKSUM, c);
+        ipv4::fill_checksum(h);
     }
 }
 
@@ -218,6 +215,7 @@ fn nop_uncopied(opts: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::checksum;
     use etherparse::{Ipv4Header, Ipv4Options, PacketBuilder, SlicedPacket};
     use proptest::prelude::*;
 

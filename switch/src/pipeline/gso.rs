@@ -28,8 +28,8 @@
 
 use crate::wire::checksum;
 use crate::wire::ethernet::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, HEADER_LEN};
+use crate::wire::ipv4::{self, PROTO_TCP};
 
-const PROTO_TCP: u8 = 6;
 /// TCP flags (byte 13 of the header).
 const FIN: u8 = 0x01;
 const PSH: u8 = 0x08;
@@ -125,9 +125,7 @@ impl Plan {
             out[ip + 2..ip + 4].copy_from_slice(&((len - ip) as u16).to_be_bytes());
             let id = u16::from_be_bytes([out[ip + 4], out[ip + 5]]).wrapping_add(k as u16);
             out[ip + 4..ip + 6].copy_from_slice(&id.to_be_bytes());
-            out[ip + 10..ip + 12].fill(0);
-            let c = checksum::checksum(&out[ip..tcp]);
-            out[ip + 10..ip + 12].copy_from_slice(&c.to_be_bytes());
+            ipv4::fill_checksum(&mut out[ip..tcp]);
         }
         let seq = u32::from_be_bytes(out[tcp + 4..tcp + 8].try_into().expect("4 bytes"));
         out[tcp + 4..tcp + 8].copy_from_slice(&seq.wrapping_add(off as u32).to_be_bytes());
@@ -138,12 +136,12 @@ impl Plan {
             out[tcp + 13] &= !CWR;
         }
         // The partial checksum: the pseudo-header sum, for pipeline::csum.
-        let pseudo = if self.v6 {
-            checksum::sum(u32::from(PROTO_TCP) + l4_len as u32, &out[ip + 8..ip + 40])
+        let addrs = if self.v6 {
+            ip + 8..ip + 40
         } else {
-            let addrs = out[ip + 12..ip + 20].try_into().expect("8 bytes");
-            checksum::pseudo_v4(addrs, PROTO_TCP, l4_len)
+            ip + 12..ip + 20
         };
+        let pseudo = checksum::pseudo(&out[addrs], PROTO_TCP, l4_len);
         out[tcp + 16..tcp + 18].copy_from_slice(&checksum::fold(pseudo).to_be_bytes());
         len
     }
@@ -206,11 +204,12 @@ mod tests {
         // Make its checksum partial, as TSO leaves it.
         let (ip, tcp) = (HEADER_LEN, HEADER_LEN + if v6 { 40 } else { 20 });
         let l4 = f.len() - tcp;
-        let pseudo = if v6 {
-            checksum::sum(6 + l4 as u32, &f[ip + 8..ip + 40])
+        let addrs = if v6 {
+            ip + 8..ip + 40
         } else {
-            checksum::pseudo_v4(f[ip + 12..ip + 20].try_into().unwrap(), 6, l4)
+            ip + 12..ip + 20
         };
+        let pseudo = checksum::pseudo(&f[addrs], PROTO_TCP, l4);
         f[tcp + 16..tcp + 18].copy_from_slice(&checksum::fold(pseudo).to_be_bytes());
         f
     }

@@ -184,7 +184,7 @@ fn syn_at(frame: &[u8], tcp: Range<usize>, addrs: &[u8], limit: u16) -> Option<S
         return None;
     }
     let len = (tcp.end - tcp.start) as u32;
-    let pseudo = checksum::sum(u32::from(ipv4::PROTO_TCP) + len, addrs);
+    let pseudo = checksum::pseudo(addrs, ipv4::PROTO_TCP, len as usize);
     Some(Syn { tcp, pseudo, limit })
 }
 

@@ -74,6 +74,15 @@ pub fn pseudo_v4(addrs: &[u8; 8], proto: u8, l4_len: usize) -> u32 {
     u32::from(fold_wide(w))
 }
 
+/// The pseudo-header sum of a TCP or UDP segment of `l4_len` bytes, for
+/// IPv4 or IPv6 alike: `addrs` are the source and destination addresses as
+/// they sit in the IP header (8 or 32 bytes), summed with the protocol and
+/// the length (RFC 9293 s3.1, RFC 8200 s8.1). Not folded.
+#[inline]
+pub fn pseudo(addrs: &[u8], proto: u8, l4_len: usize) -> u32 {
+    sum(u32::from(proto) + l4_len as u32, addrs)
+}
+
 /// The checksum of `data` alone.
 #[inline]
 pub fn checksum(data: &[u8]) -> u16 {

@@ -167,12 +167,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
         set_be16(b, field::FLAGS_FRAG, if r.dont_frag { FLAG_DF } else { 0 });
         b[field::TTL] = r.ttl;
         b[field::PROTOCOL] = r.protocol;
-        set_be16(b, field::CHECKSUM, 0);
         b[field::SRC].copy_from_slice(&r.src.octets());
         b[field::DST].copy_from_slice(&r.dst.octets());
-        let c = checksum::checksum(&b[..HEADER_LEN]);
-        set_be16(b, field::CHECKSUM, c);
+        fill_checksum(&mut b[..HEADER_LEN]);
     }
+}
+
+/// Computes and writes the header checksum of `header`, an IPv4 header of
+/// exactly its IHL bytes (options included), over whatever the field held.
+#[inline]
+pub fn fill_checksum(header: &mut [u8]) {
+    set_be16(header, field::CHECKSUM, 0);
+    let c = checksum::checksum(header);
+    set_be16(header, field::CHECKSUM, c);
 }
 
 /// The fields of an option-less IPv4 header, as the encap template uses them.
