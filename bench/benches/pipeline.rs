@@ -99,21 +99,20 @@
 //! Counters (DESIGN.md: under 3 % of pipeline time). The worker counts in
 //! locals for a batch (`stats::Tally`) and per batch or send (port rx, tx)
 //! and publishes once per batch.
-//! - `stats/counters_on`: a replica of the access -> uplink path (the stage
-//!   functions on plain buffers) that counts as the worker does.
-//! - `stats/counters_off`: the same replica counting nothing. The switch
-//!   has no switch to turn counting off, hence the replica; on this path
-//!   the stage functions themselves count nothing in steady state
-//!   (`access_rx` counts only when learning changes the table, is off, or
-//!   answers an ARP request; `encap` counts nothing), so leaving out the
-//!   worker's and the flush's counting is a true "off".
-//! - `stats/counters_paired`: both variants in one loop, batch by batch in
-//!   turn (which goes first alternates), with an empty timed region beside
-//!   them for the clock reads; criterion reports the counting variant's
-//!   time, and the bench prints the counting's cost as a share of the
-//!   non-counting variant's time, clock reads taken out of both. Separate
-//!   runs of `counters_on` and `_off` move with this shared machine by more
-//!   than the 3 % in question; here drift hits both alike.
+//! - `stats/paired_{access_to_uplink,uplink_to_access}_64B`: the worker's
+//!   real code (`path_core`'s [`bench::Staged`] iteration: busy clock, rx,
+//!   `forward_batch`, flush, publish) with its counting and without it
+//!   (`Staged::uncounted`: the same functions compiled with a
+//!   `Tally<false>`, whose per-frame counts are empty, no bytes summed or
+//!   counted at the flush and no busy clock; the bench checks that it
+//!   writes no counter), timed batch by batch in turn in one loop (which
+//!   goes first alternates) with an empty timed region beside them for the
+//!   clock reads; criterion reports the counting variant's time, and the
+//!   bench prints the counting's cost as a share of the uncounted
+//!   variant's time, from the medians of the three (an interrupt in one
+//!   batch moves no median), clock reads taken out of both. Separate runs of two
+//!   variants move with this shared machine by more than the 3 % in
+//!   question; here drift hits both alike.
 //! - `stats/counting_only`: that counting alone for 64 frames (the tally's
 //!   per-frame encap and VTEP run, port rx and tx per batch, the publish),
 //!   with nothing for it to overlap with: an upper bound of its cost.
@@ -533,66 +532,6 @@ fn bench_path(c: &mut Criterion) {
     g.finish();
 }
 
-// ---------------------------------------------------------------------------
-// Without the port.
-
-/// Access -> uplink for a batch with the counting stripped out or not: the
-/// stage functions `worker::forward` calls on this path (`access_rx`,
-/// `flow_hash`, `encap`) on plain buffers and, when `COUNT`, the counting
-/// the worker and the backend do (per batch: port rx and uplink tx; per
-/// frame: the tally's encap and VTEP run; then the tally's publish). A
-/// replica, because the switch has no "counters off"; `path_core` times the
-/// real thing. Never inlined, so both variants are whole functions of the
-/// same shape (and callgrind can count each one's instructions).
-#[inline(never)]
-fn core_access_to_uplink<const COUNT: bool>(rig: &Rig, f: &mut Frames) -> usize {
-    let (st, ctr) = (&rig.state, &rig.ctr);
-    let mut t = Tally::new(ctr);
-    let (mut sent, mut rx_bytes, mut tx_bytes) = (0, 0, 0);
-    for (buf, len) in f.bufs.iter_mut().zip(&mut f.lens) {
-        rx_bytes += *len;
-        match access_rx(st, &rig.fdb, P100A, &mut buf[..*len], NOW, ctr) {
-            Ok(Verdict::Vtep(v)) => {
-                let bd = st.ports[usize::from(P100A)].bd.expect("p100a has a BD");
-                let vni = st.bds[usize::from(bd)].vni;
-                let hash = flow_hash(&buf[..*len]);
-                let vtep = &st.vteps[usize::from(v)];
-                match encap(buf, *len, st, vtep, vni, hash) {
-                    Ok(n) => {
-                        *len = n;
-                        if COUNT {
-                            t.encapped(usize::from(v), n);
-                        }
-                        tx_bytes += n;
-                        sent += 1;
-                    }
-                    Err(d) => {
-                        if COUNT {
-                            ctr.drop(d, 1);
-                        }
-                    }
-                }
-            }
-            Ok(_) => unreachable!("every destination is learned behind a VTEP"),
-            Err(d) => {
-                if COUNT {
-                    ctr.drop(d, 1);
-                }
-            }
-        }
-    }
-    if COUNT {
-        ctr.port_rx(usize::from(P100A), f.bufs.len(), rx_bytes);
-        ctr.port_tx(usize::from(UPLINK), sent, tx_bytes);
-        t.publish();
-    } else {
-        // Not even the empty tally's publish on drop.
-        std::mem::forget(t);
-        black_box((rx_bytes, tx_bytes));
-    }
-    sent
-}
-
 fn bench_path_core(c: &mut Criterion) {
     let rig = rig();
     let mut g = group(c, "path_core");
@@ -628,66 +567,89 @@ fn bench_path_core(c: &mut Criterion) {
     g.finish();
 }
 
+/// Every counter the two main paths write in steady state, to check that
+/// the uncounted variant writes none.
+fn steady_counts(rig: &Rig) -> Vec<u64> {
+    let v = usize::from(rig.vtep(VTEP_REMOTE));
+    let mut c = Vec::new();
+    for p in [P100A, UPLINK] {
+        c.extend(rig.ctr.port(usize::from(p)));
+    }
+    c.extend(rig.ctr.vtep(v));
+    for e in [
+        Event::Encap,
+        Event::Decap,
+        Event::BusyCycles,
+        Event::BusyPackets,
+    ] {
+        c.push(rig.ctr.events(e));
+    }
+    c
+}
+
 fn bench_stats(c: &mut Criterion) {
     let rig = rig();
     let mut g = group(c, "stats");
-    let mut frames = Frames::new(access_batch(64));
-    g.bench_function("counters_on", |b| {
-        restored(b, &mut frames, |f| {
-            black_box(core_access_to_uplink::<true>(&rig, f));
-        })
-    });
-    // The off variant must write no counter at all.
-    let before = (
-        rig.ctr.port(usize::from(P100A)),
-        rig.ctr.events(Event::Encap),
-    );
-    g.bench_function("counters_off", |b| {
-        restored(b, &mut frames, |f| {
-            black_box(core_access_to_uplink::<false>(&rig, f));
-        })
-    });
-    let after = (
-        rig.ctr.port(usize::from(P100A)),
-        rig.ctr.events(Event::Encap),
-    );
-    assert_eq!(after, before, "counters_off counted");
-    // Time in all, counting, not counting, and the clock reads alone, over
-    // `pairs` batches each.
-    let (mut sums, mut pairs) = ([Duration::ZERO; 3], 0u64);
-    g.bench_function("counters_paired", |b| {
-        b.iter_custom(|iters| {
-            let mut on = Duration::ZERO;
-            for i in 0..iters {
-                for k in 0..3 {
-                    // On, off, empty and off, on, empty in turn.
-                    let which = if k == 2 { 2 } else { (i as usize + k) % 2 };
-                    frames.restore();
-                    let t = Instant::now();
-                    match which {
-                        0 => black_box(core_access_to_uplink::<true>(&rig, &mut frames)),
-                        1 => black_box(core_access_to_uplink::<false>(&rig, &mut frames)),
-                        _ => black_box(0),
-                    };
-                    let e = t.elapsed();
-                    sums[which] += e;
-                    on += if which == 0 { e } else { Duration::ZERO };
-                }
-            }
-            pairs += iters;
-            on
-        })
-    });
-    let [on, off, clock] = sums.map(|d| d.as_secs_f64() * 1e9 / pairs.max(1) as f64);
-    if off > clock {
-        eprintln!(
-            "stats/counters_paired: counting costs {:+.2} % ({:.1} vs {:.1} ns per batch of {BATCH} \
-             without the clock reads, {:.1} ns)",
-            100.0 * (on - off) / (off - clock),
-            on - clock,
-            off - clock,
-            clock
+    let n_ports = rig.state.ports.len();
+    for (name, in_port, frames, out_port) in [
+        ("access_to_uplink", P100A, access_batch(64), UPLINK),
+        ("uplink_to_access", UL, uplink_batch(100, 64), P100A),
+    ] {
+        let mut on = Staged::new(frames.clone(), in_port, n_ports);
+        let mut off = Staged::uncounted(frames, in_port, n_ports);
+        let before = steady_counts(&rig);
+        off.batch(&rig, NOW);
+        assert_eq!(
+            off.sent(out_port),
+            BATCH,
+            "{name}: the uncounted path forwards"
         );
+        assert_eq!(
+            steady_counts(&rig),
+            before,
+            "{name}: the uncounted path counted"
+        );
+        // Each batch's time, counting, not counting, and the clock reads
+        // alone; compared by their medians, which an interrupt landing in
+        // one batch does not move.
+        let mut times: [Vec<u32>; 3] = Default::default();
+        g.bench_function(format!("paired_{name}_64B"), |b| {
+            b.iter_custom(|iters| {
+                let mut counting = Duration::ZERO;
+                for i in 0..iters {
+                    for k in 0..3 {
+                        // On, off, empty and off, on, empty in turn.
+                        let which = if k == 2 { 2 } else { (i as usize + k) % 2 };
+                        on.restore();
+                        off.restore();
+                        let t = Instant::now();
+                        match which {
+                            0 => on.batch(&rig, NOW),
+                            1 => off.batch(&rig, NOW),
+                            _ => {}
+                        };
+                        let e = t.elapsed();
+                        times[which].push(e.as_nanos() as u32);
+                        counting += if which == 0 { e } else { Duration::ZERO };
+                    }
+                }
+                counting
+            })
+        });
+        let [on_ns, off_ns, clock] = times.map(|mut v| {
+            v.sort_unstable();
+            f64::from(v.get(v.len() / 2).copied().unwrap_or(0))
+        });
+        if off_ns > clock {
+            eprintln!(
+                "stats/paired_{name}_64B: counting costs {:+.2} % (medians {:.0} vs {:.0} ns per \
+                 batch of {BATCH} without the clock reads, {:.0} ns)",
+                100.0 * (on_ns - off_ns) / (off_ns - clock),
+                on_ns - clock,
+                off_ns - clock,
+                clock
+            );
+        }
     }
     let v = usize::from(rig.vtep(VTEP_REMOTE));
     let lens: Vec<usize> = access_batch(64).iter().map(Vec::len).collect();

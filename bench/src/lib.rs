@@ -35,7 +35,7 @@ use vxswitch::port::{Backend, FrameAccounting, PortSpec};
 use vxswitch::state::{State, UplinkInfo};
 use vxswitch::stats::{Counters, Drop, Tally};
 use vxswitch::wire::Mac;
-use vxswitch::worker;
+use vxswitch::worker::{self, BusyClock};
 
 /// Frames per batch, as the worker takes them from a ring.
 pub const BATCH: usize = vxswitch::worker::BATCH;
@@ -289,14 +289,23 @@ pub fn arp_batch(stride: usize, n: usize) -> Vec<Vec<u8>> {
 /// No allocation after [`Staged::new`]. It has no spare frames: a path that
 /// clones (flood) or allocates (fragments) gets none, counted as
 /// `tx.no_frame`; the benches check where their frames went before timing.
-pub struct Staged {
+///
+/// `COUNT` false ([`Staged::uncounted`]) is the same worker code with its
+/// steady-state counting taken out: a `Tally<false>`, no bytes summed or
+/// counted at the flush, no busy-cycle clock. What is left to count is
+/// what a frame in steady state never triggers (drops, learning changes).
+/// `stats/path_core_paired` times the two in turn.
+pub struct Staged<const COUNT: bool = true> {
     frames: Frames,
     in_port: usize,
     received: bool,
-    /// Frames and bytes queued per port since the last flush.
-    queued: Vec<(usize, usize)>,
+    /// Frames queued per port since the last flush, as the AF_XDP
+    /// backend's pending queues hold them (room for a batch each, reserved
+    /// up front).
+    queued: Vec<Vec<StagedDesc>>,
     /// Frames sent per port since [`Staged::new`].
     sent: Vec<usize>,
+    busy: BusyClock,
 }
 
 /// A batch of frame-sized buffers (`port::mem::FRAME_SIZE`, a UMEM
@@ -339,12 +348,26 @@ impl Frames {
 impl Staged {
     /// `templates` staged to arrive on `in_port` of a switch with `n_ports`.
     pub fn new(templates: Vec<Vec<u8>>, in_port: u16, n_ports: usize) -> Staged {
+        Staged::make(templates, in_port, n_ports)
+    }
+}
+
+impl Staged<false> {
+    /// As [`Staged::new`], counting nothing in steady state (see the type).
+    pub fn uncounted(templates: Vec<Vec<u8>>, in_port: u16, n_ports: usize) -> Staged<false> {
+        Staged::make(templates, in_port, n_ports)
+    }
+}
+
+impl<const COUNT: bool> Staged<COUNT> {
+    fn make(templates: Vec<Vec<u8>>, in_port: u16, n_ports: usize) -> Staged<COUNT> {
         Staged {
             frames: Frames::new(templates),
             in_port: usize::from(in_port),
             received: false,
-            queued: vec![(0, 0); n_ports],
+            queued: (0..n_ports).map(|_| Vec::with_capacity(BATCH)).collect(),
             sent: vec![0; n_ports],
+            busy: BusyClock::new(),
         }
     }
 
@@ -354,13 +377,19 @@ impl Staged {
         self.received = false;
     }
 
-    /// One worker iteration over the staged batch: receive it, forward it,
-    /// flush, publish the tally.
+    /// One worker iteration over the staged batch, as `worker::run` does
+    /// it: start the busy clock, receive,
+    /// forward, flush, publish the tally.
+    #[inline(never)]
     pub fn batch(&mut self, rig: &Rig, now: u32) {
-        let mut rxd = [0u32; BATCH];
+        let mut rxd = [StagedDesc::default(); BATCH];
         let port = self.in_port;
+        if COUNT {
+            self.busy.start();
+        }
         let n = self.rx(port, &mut rxd);
-        let mut t = Tally::new(&rig.ctr);
+        // A new tally per batch is the worker's after its publish.
+        let mut t = Tally::<COUNT>::build(&rig.ctr);
         worker::forward_batch(
             self,
             &rig.state,
@@ -372,6 +401,9 @@ impl Staged {
         );
         self.flush(&rig.ctr);
         t.publish();
+        if COUNT {
+            self.busy.moved(&rig.ctr, n, n == BATCH);
+        }
     }
 
     /// Frames sent on `port` so far.
@@ -380,8 +412,17 @@ impl Staged {
     }
 }
 
-impl Backend for Staged {
-    type Desc = u32;
+/// A staged frame: its buffer's index and its length, which travels with
+/// the descriptor as an AF_XDP descriptor's does (so reading it is no
+/// lookup).
+#[derive(Clone, Copy, Default)]
+pub struct StagedDesc {
+    idx: u32,
+    len: u32,
+}
+
+impl<const COUNT: bool> Backend for Staged<COUNT> {
+    type Desc = StagedDesc;
 
     fn n_ports(&self) -> usize {
         self.sent.len()
@@ -390,51 +431,63 @@ impl Backend for Staged {
         Err("the staged backend has fixed ports".into())
     }
     fn close_port(&mut self, _slot: usize) {}
-    fn rx(&mut self, port: usize, out: &mut [u32]) -> usize {
+    fn rx(&mut self, port: usize, out: &mut [StagedDesc]) -> usize {
         if port != self.in_port || self.received {
             return 0;
         }
         self.received = true;
         let n = out.len().min(self.frames.bufs.len());
         for (i, d) in out[..n].iter_mut().enumerate() {
-            *d = i as u32;
+            *d = StagedDesc {
+                idx: i as u32,
+                len: self.frames.lens[i] as u32,
+            };
         }
         n
     }
-    fn len(&self, d: &u32) -> usize {
-        self.frames.lens[*d as usize]
+    #[inline(always)]
+    fn len(&self, d: &StagedDesc) -> usize {
+        d.len as usize
     }
     #[inline(always)]
-    fn with_frame<R>(&mut self, d: &mut u32, f: impl FnOnce(&mut [u8], &mut usize) -> R) -> R {
-        let i = *d as usize;
-        f(&mut self.frames.bufs[i], &mut self.frames.lens[i])
+    fn with_frame<R>(
+        &mut self,
+        d: &mut StagedDesc,
+        f: impl FnOnce(&mut [u8], &mut usize) -> R,
+    ) -> R {
+        let mut len = d.len as usize;
+        let r = f(&mut self.frames.bufs[d.idx as usize], &mut len);
+        d.len = len as u32;
+        r
     }
-    fn clone_frame(&mut self, _src: &u32) -> Option<u32> {
+    fn clone_frame(&mut self, _src: &StagedDesc) -> Option<StagedDesc> {
         None
     }
     fn alloc_from(
         &mut self,
-        _src: &u32,
+        _src: &StagedDesc,
         _fill: impl FnOnce(&[u8], &mut [u8]) -> usize,
-    ) -> Option<u32> {
+    ) -> Option<StagedDesc> {
         None
     }
-    fn tx(&mut self, port: usize, d: u32, ctr: &Counters) {
+    fn tx(&mut self, port: usize, d: StagedDesc, ctr: &Counters) {
         match self.queued.get_mut(port) {
-            Some(q) => {
-                q.0 += 1;
-                q.1 += self.frames.lens[d as usize];
-            }
+            Some(q) => q.push(d),
             None => ctr.drop(Drop::NoPort, 1),
         }
     }
-    fn free(&mut self, _d: u32) {}
+    fn free(&mut self, _d: StagedDesc) {}
     fn flush(&mut self, ctr: &Counters) {
+        // As the AF_XDP backend's send: bytes summed over the frames as
+        // they go, packets and bytes counted once per port.
         for (port, q) in self.queued.iter_mut().enumerate() {
-            if q.0 > 0 {
-                ctr.port_tx(port, q.0, q.1);
-                self.sent[port] += q.0;
-                *q = (0, 0);
+            if !q.is_empty() {
+                if COUNT {
+                    let bytes = q.iter().map(|d| d.len as usize).sum();
+                    ctr.port_tx(port, q.len(), bytes);
+                }
+                self.sent[port] += q.len();
+                q.clear();
             }
         }
     }

@@ -313,44 +313,45 @@ impl Counters {
 ///
 /// Why: seven counter adds per frame (load and store each, to three cache
 /// lines) cost about a fifth of a 64-byte frame's pipeline time; with the
-/// tally (a compare and two adds per encapsulated frame) counting costs
-/// about 3-4 % of the access -> uplink path (`cargo bench -p bench --bench
-/// pipeline -- stats/counters_paired`). `vxctl stats` lags by at most one
+/// tally (a compare and one add per encapsulated frame) all of a worker's
+/// counting costs a few per cent of the real path (`cargo bench -p bench
+/// --bench pipeline -- stats/paired`). `vxctl stats` lags by at most one
 /// batch.
 ///
 /// Thread safety: one per worker thread, on its stack; not shared.
 ///
-/// `repr(C)` keeps `encap` and `encap_bytes` apart: side by side, LLVM
-/// made their two per-frame adds one SSE add with four more instructions.
-#[repr(C)]
-pub struct Tally<'c> {
+/// `ON` is true in the switch. A `Tally<false>` counts nothing a frame
+/// makes in steady state (its methods are empty, so the worker's code
+/// compiled with it has no counting left in the frame loop); it exists so
+/// that a bench can time the worker's real code with and without its
+/// counting (`stats/path_core_paired`). Drops and rare events still reach
+/// the counters through `Deref`.
+pub struct Tally<'c, const ON: bool = true> {
     ctr: &'c Counters,
-    /// Frames encapsulated since the last publish (`encap.packets`).
+    /// Frames encapsulated since the last publish (`encap.packets`) and
+    /// their bytes, packed as a [`Run`]'s sum is: what a VTEP TX run is
+    /// measured from.
     encap: u64,
     decap: u64,
-    /// Their bytes: with `encap`, what a VTEP TX run is measured from.
-    encap_bytes: u64,
     vtep_tx: Mark,
     vtep_rx: Run,
     hop_tx: Run,
 }
 
-/// The VTEP TX run: its VTEP and the tally's `encap` and `encap_bytes`
-/// when it began. Every encapsulated frame is counted in those two totals,
-/// so a frame costs a compare and two adds, and the run's traffic is what
-/// the totals grew by since the mark.
+/// The VTEP TX run: its VTEP and the tally's `encap` total when it began.
+/// Every encapsulated frame is counted in that total, so a frame costs a
+/// compare and one add, and the run's traffic is what the total grew by
+/// since the mark.
 #[derive(Clone, Copy)]
 struct Mark {
     idx: usize,
-    packets: u64,
-    bytes: u64,
+    at: u64,
 }
 
 impl Mark {
     const START: Mark = Mark {
         idx: usize::MAX,
-        packets: 0,
-        bytes: 0,
+        at: 0,
     };
 }
 
@@ -411,10 +412,23 @@ impl Run {
 
 impl<'c> Tally<'c> {
     pub fn new(ctr: &'c Counters) -> Tally<'c> {
+        Tally::build(ctr)
+    }
+}
+
+impl<'c> Tally<'c, false> {
+    /// A tally that counts nothing per frame (benches only: see the type).
+    pub fn off(ctr: &'c Counters) -> Tally<'c, false> {
+        Tally::build(ctr)
+    }
+}
+
+impl<'c, const ON: bool> Tally<'c, ON> {
+    /// [`Tally::new`] or [`Tally::off`] by `ON`, for code generic over it.
+    pub fn build(ctr: &'c Counters) -> Tally<'c, ON> {
         Tally {
             ctr,
             encap: 0,
-            encap_bytes: 0,
             decap: 0,
             vtep_tx: Mark::START,
             vtep_rx: Run::NONE,
@@ -431,11 +445,13 @@ impl<'c> Tally<'c> {
     /// the VTEP's tx).
     #[inline(always)]
     pub fn encapped(&mut self, vtep: usize, bytes: usize) {
+        if !ON {
+            return;
+        }
         if vtep != self.vtep_tx.idx {
             self.new_vtep_run(vtep);
         }
-        self.encap += 1;
-        self.encap_bytes += bytes as u64;
+        self.encap += (1 << PACKET_SHIFT) | bytes as u64;
     }
 
     /// Ends the VTEP TX run and marks the start of one toward `vtep`. Out
@@ -447,25 +463,30 @@ impl<'c> Tally<'c> {
         self.vtep_tx.idx = vtep;
     }
 
-    /// Counts the VTEP TX run's traffic (what the totals grew by since its
-    /// mark) and marks the totals as they are now, for no VTEP.
+    /// Counts the VTEP TX run's traffic (what the total grew by since its
+    /// mark) and marks the total as it is now, for no VTEP.
     #[inline]
     fn end_vtep_run(&mut self) {
         let m = self.vtep_tx;
-        let packets = self.encap - m.packets;
-        if packets > 0 {
-            self.ctr.vtep_tx(m.idx, packets, self.encap_bytes - m.bytes);
+        let run = Run {
+            idx: m.idx,
+            sum: self.encap - m.at,
+        };
+        if run.sum != 0 {
+            self.ctr.vtep_tx(run.idx, run.packets(), run.bytes());
         }
         self.vtep_tx = Mark {
             idx: usize::MAX,
-            packets: self.encap,
-            bytes: self.encap_bytes,
+            at: self.encap,
         };
     }
 
     /// A frame of `bytes` sent through next hop `hop`.
     #[inline]
     pub fn hop_tx(&mut self, hop: usize, bytes: usize) {
+        if !ON {
+            return;
+        }
         let ctr = self.ctr;
         self.hop_tx.add(hop, bytes as u64, |r| {
             ctr.hop_tx(r.idx, r.packets(), r.bytes())
@@ -475,6 +496,9 @@ impl<'c> Tally<'c> {
     /// A frame received from remote VTEP `vtep` (forwarded or not).
     #[inline]
     pub fn vtep_rx(&mut self, vtep: usize) {
+        if !ON {
+            return;
+        }
         let ctr = self.ctr;
         self.vtep_rx
             .add(vtep, 0, |r| ctr.vtep_rx(r.idx, r.packets()));
@@ -483,17 +507,31 @@ impl<'c> Tally<'c> {
     /// A frame decapsulated (`decap.packets`).
     #[inline]
     pub fn decapped(&mut self) {
-        self.decap += 1;
+        if ON {
+            self.decap += 1;
+        }
+    }
+
+    /// `packets` frames of `bytes` bytes in all received on `port` (straight
+    /// to the counters: once per batch).
+    #[inline(always)]
+    pub fn port_rx(&self, port: usize, packets: usize, bytes: usize) {
+        if ON {
+            self.ctr.port_rx(port, packets, bytes);
+        }
     }
 
     /// Adds what the tally holds to the counters and starts again from zero.
     pub fn publish(&mut self) {
+        if !ON {
+            return;
+        }
         let ctr = self.ctr;
         self.end_vtep_run();
         if self.encap > 0 {
-            ctr.event(Event::Encap, self.encap);
+            ctr.event(Event::Encap, self.encap >> PACKET_SHIFT);
         }
-        (self.encap, self.encap_bytes, self.vtep_tx) = (0, 0, Mark::START);
+        (self.encap, self.vtep_tx) = (0, Mark::START);
         if self.decap > 0 {
             ctr.event(Event::Decap, std::mem::take(&mut self.decap));
         }
@@ -503,14 +541,14 @@ impl<'c> Tally<'c> {
     }
 }
 
-impl std::ops::Deref for Tally<'_> {
+impl<const ON: bool> std::ops::Deref for Tally<'_, ON> {
     type Target = Counters;
     fn deref(&self) -> &Counters {
         self.ctr
     }
 }
 
-impl std::ops::Drop for Tally<'_> {
+impl<const ON: bool> std::ops::Drop for Tally<'_, ON> {
     fn drop(&mut self) {
         self.publish();
     }

@@ -42,7 +42,7 @@ pub fn is_partial(stored: u16, pseudo: u32) -> bool {
 /// without options, is read from fixed offsets after one length check;
 /// IPv6 and IPv4 with options go to [`complete_other`]. Measured
 /// (`cargo bench -p bench --bench pipeline -- path_core`): see the README.
-#[inline]
+#[inline(always)]
 pub fn complete_partial(frame: &mut [u8]) -> bool {
     const IP: usize = HEADER_LEN;
     let Some(h) = frame.first_chunk::<{ HEADER_LEN + 20 }>() else {

@@ -23,14 +23,14 @@ use crate::wire::{is_multicast, Malformed};
 /// [`Verdict::Flood`] the frame has been decapsulated and `*len` shortened,
 /// and counted in `t` (`decap.packets`). A frame from a known VTEP counts
 /// in that VTEP's rx once its inner source is read, forwarded or not.
-#[inline]
-pub fn uplink_rx(
+#[inline(always)]
+pub fn uplink_rx<const ON: bool>(
     st: &State,
     fdb: &Fdb,
     buf: &mut [u8],
     len: &mut usize,
     now_secs: u32,
-    t: &mut Tally,
+    t: &mut Tally<'_, ON>,
 ) -> Result<Verdict, Drop> {
     let ctr = t.counters();
     let frame = &buf[..*len];
