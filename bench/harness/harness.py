@@ -42,7 +42,8 @@ VTEP, REMOTE = "198.18.0.1", "198.18.0.2"
 IN_A, IN_B = "198.19.100.1", "198.19.100.2"
 VNI = 100
 
-from nslib import TMP, Ovs as OvsDatapath, busy_pct, cleanup, cpu_times, log, netns, sh, start, stop, wait_for_path
+from nslib import (TMP, Ovs as OvsDatapath, busy_pct, cleanup, cpu_times, log, netns, sh, start, steal_ms, stop,
+                   wait_for_path)
 
 
 def topology():
@@ -241,10 +242,18 @@ def main():
                         log(f"{dut.name} {direction} {size}B {flows} flow(s): {r['received_pps'] / 1e6:.3f} Mpps "
                             f"(sent {r['sent_pps'] / 1e6:.3f}), cores dut {row['dut_core_busy_pct']}% "
                             f"gen {row['gen_core_busy_pct']}%, cycles/pkt {row['cycles_per_packet']}")
-                # Latency at a fixed moderate rate, 64 B, one flow.
+                # Latency at a fixed moderate rate, 64 B, one flow. Steal time
+                # (the hypervisor running something else on a core) is noted:
+                # a device on its own core waits out its core's steal, while
+                # the kernel path runs inside the generator's send and so
+                # pauses with the generator.
+                s0 = steal_ms()
                 r = vxgen(a.bin, a.gen_core, direction, dut.name == "raw_afxdp", 64, 1, lat_rate, duration, warmup)
+                s1 = steal_ms()
                 rows.append(dict(dut=dut.name, direction=direction, size=64, flows=1, kind="latency",
-                                 rate_pps=lat_rate, gen=r))
+                                 rate_pps=lat_rate, gen=r,
+                                 steal_ms={"dut_core": s1.get(a.dut_core, 0) - s0.get(a.dut_core, 0),
+                                           "gen_core": s1.get(a.gen_core, 0) - s0.get(a.gen_core, 0)}))
         finally:
             dut.down()
     report(rows, a)
@@ -281,9 +290,11 @@ def report(rows, a):
         if r.get("kind") == "latency":
             g = r["gen"]
             lat = g["latency_us"]
+            st = r.get("steal_ms", {})
             print(f"  {r['dut']:<10} {r['direction']:<6} {r['rate_pps']} pps: p50 {lat['p50']:.1f}  "
                   f"p99 {lat['p99']:.1f}  p99.9 {lat['p999']:.1f}  max {lat['max']:.1f}  "
-                  f"(received {g['received']} of {g['sent']})")
+                  f"(received {g['received']} of {g['sent']}; steal ms dut core {st.get('dut_core', '-')}, "
+                  f"gen core {st.get('gen_core', '-')})")
     gen_bound = [r for r in tp if r["gen_core_busy_pct"] >= 95 and r["gen"]["loss_pct"] < 1]
     if gen_bound:
         print()

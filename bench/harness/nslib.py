@@ -95,6 +95,20 @@ def cpu_times():
     return out
 
 
+def steal_ms():
+    """Milliseconds per CPU that the hypervisor ran something else while
+    this VM's CPU had work (/proc/stat's steal column; 10 ms resolution)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                out[int(m.group(1))] = v[7] * 1000 // hz if len(v) > 7 else 0
+    return out
+
+
 def busy_pct(before, after, cpu):
     b = after[cpu][0] - before[cpu][0]
     t = after[cpu][1] - before[cpu][1]
