@@ -294,7 +294,7 @@ pub fn arp_batch(stride: usize, n: usize) -> Vec<Vec<u8>> {
 /// steady-state counting taken out: a `Tally<false>`, no bytes summed or
 /// counted at the flush, no busy-cycle clock. What is left to count is
 /// what a frame in steady state never triggers (drops, learning changes).
-/// `stats/path_core_paired` times the two in turn.
+/// `stats/paired_*` times the two in turn.
 pub struct Staged<const COUNT: bool = true> {
     frames: Frames,
     in_port: usize,

@@ -324,7 +324,7 @@ impl Counters {
 /// makes in steady state (its methods are empty, so the worker's code
 /// compiled with it has no counting left in the frame loop); it exists so
 /// that a bench can time the worker's real code with and without its
-/// counting (`stats/path_core_paired`). Drops and rare events still reach
+/// counting (`stats/paired_*`). Drops and rare events still reach
 /// the counters through `Deref`.
 pub struct Tally<'c, const ON: bool = true> {
     ctr: &'c Counters,
