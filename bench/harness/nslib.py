@@ -82,31 +82,28 @@ def wait_for_path(path, proc=None, timeout_s=10.0):
     return os.path.exists(path)
 
 
-def cpu_times():
-    """(busy, total) jiffies per CPU."""
+def proc_stat():
+    """Jiffies per CPU from /proc/stat: user, nice, system, idle, iowait,
+    irq, softirq, steal, ..."""
     out = {}
     with open("/proc/stat") as f:
         for line in f:
             m = re.match(r"cpu(\d+) (.*)", line)
             if m:
-                v = [int(x) for x in m.group(2).split()]
-                idle = v[3] + (v[4] if len(v) > 4 else 0)
-                out[int(m.group(1))] = (sum(v[:8]) - idle, sum(v[:8]))
+                out[int(m.group(1))] = [int(x) for x in m.group(2).split()] + [0] * 8
     return out
+
+
+def cpu_times():
+    """(busy, total) jiffies per CPU."""
+    return {cpu: (sum(v[:8]) - v[3] - v[4], sum(v[:8])) for cpu, v in proc_stat().items()}
 
 
 def steal_ms():
     """Milliseconds per CPU that the hypervisor ran something else while
-    this VM's CPU had work (/proc/stat's steal column; 10 ms resolution)."""
+    this VM's CPU had work (the steal column; 10 ms resolution)."""
     hz = os.sysconf("SC_CLK_TCK")
-    out = {}
-    with open("/proc/stat") as f:
-        for line in f:
-            m = re.match(r"cpu(\d+) (.*)", line)
-            if m:
-                v = [int(x) for x in m.group(2).split()]
-                out[int(m.group(1))] = v[7] * 1000 // hz if len(v) > 7 else 0
-    return out
+    return {cpu: v[7] * 1000 // hz for cpu, v in proc_stat().items()}
 
 
 def busy_pct(before, after, cpu):

@@ -121,7 +121,9 @@ named! {
         GsoSegmented = "gso.segmented",
         /// Segments made of them.
         GsoSegments = "gso.segments",
-        /// TSC cycles spent in poll iterations that moved frames (idle polls excluded).
+        /// TSC cycles spent in poll iterations that moved frames (idle polls
+        /// excluded, but for the empty poll that ends a run of full batches:
+        /// `worker::BusyClock`).
         BusyCycles = "worker.busy_cycles",
         /// Frames received in those iterations: busy_cycles / busy_packets is
         /// the switch's own processing cost per packet.
