@@ -378,8 +378,9 @@ impl<const COUNT: bool> Staged<COUNT> {
     }
 
     /// One worker iteration over the staged batch, as `worker::run` does
-    /// it: start the busy clock, receive,
-    /// forward, flush, publish the tally.
+    /// it: start the busy clock, receive, forward, flush, publish the
+    /// tally, tell the busy clock what moved. Never inlined: each variant
+    /// is one function with its frame loop in it, as the worker's is.
     #[inline(never)]
     pub fn batch(&mut self, rig: &Rig, now: u32) {
         let mut rxd = [StagedDesc::default(); BATCH];
