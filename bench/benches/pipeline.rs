@@ -110,8 +110,8 @@
 //!   clock reads; criterion reports the counting variant's time, and the
 //!   bench prints the counting's cost as a share of the uncounted
 //!   variant's time, from the medians of the three (an interrupt in one
-//!   batch moves no median), clock reads taken out of both. Separate runs of two
-//!   variants move with this shared machine by more than the 3 % in
+//!   batch moves no median), clock reads taken out of both. Separate runs
+//!   of two variants move with this shared machine by more than the 3 % in
 //!   question; here drift hits both alike.
 //! - `stats/counting_only`: that counting alone for 64 frames (the tally's
 //!   per-frame encap and VTEP run, port rx and tx per batch, the publish),

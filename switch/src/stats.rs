@@ -418,15 +418,9 @@ impl<'c> Tally<'c> {
     }
 }
 
-impl<'c> Tally<'c, false> {
-    /// A tally that counts nothing per frame (benches only: see the type).
-    pub fn off(ctr: &'c Counters) -> Tally<'c, false> {
-        Tally::build(ctr)
-    }
-}
-
 impl<'c, const ON: bool> Tally<'c, ON> {
-    /// [`Tally::new`] or [`Tally::off`] by `ON`, for code generic over it.
+    /// [`Tally::new`], or with `ON` false one that counts nothing per frame
+    /// (benches only: see the type).
     pub fn build(ctr: &'c Counters) -> Tally<'c, ON> {
         Tally {
             ctr,
