@@ -82,9 +82,10 @@ class Dut:
 
 class Vxswitch(Dut):
     def __init__(self, bins, core, xdp_mode="auto"):
-        """`xdp_mode` "generic" (row `vxswitch_generic`, only when named in
-        --only): SKB-mode XDP, what small packets pay for generic mode's
-        TCP segmentation (tcp.py)."""
+        """`xdp_mode` "native" or "generic" (rows `vxswitch_native`,
+        `vxswitch_generic`, only when named in --only): every port in that
+        mode, where the default (`auto`) has the access port in generic mode
+        and the uplink native: what small packets pay for each."""
         self.bins, self.core, self.xdp_mode = bins, core, xdp_mode
         self.name = "vxswitch" if xdp_mode == "auto" else f"vxswitch_{xdp_mode}"
         self.sock = os.path.join(TMP, "vxswitch.sock")
@@ -197,7 +198,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="64 B, 1 flow, short runs: under a minute")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--only", help="comma-separated DUTs: vxswitch,kernel,ovs,raw_afxdp "
-                    "(and vxswitch_generic, run only when named)")
+                    "(and vxswitch_native, vxswitch_generic, run only when named)")
     ap.add_argument("--dut-core", type=int, default=0)
     ap.add_argument("--gen-core", type=int, default=1)
     a = ap.parse_args()
@@ -208,8 +209,9 @@ def main():
     duration, warmup = (2, 1) if a.quick else (3, 1)
     lat_rate = 20000
     duts = [Vxswitch(a.bin, a.dut_core), Kernel(), Ovs(a.dut_core), Raw(a.bin, a.dut_core)]
-    if a.only and "vxswitch_generic" in a.only.split(","):
-        duts.insert(1, Vxswitch(a.bin, a.dut_core, "generic"))
+    for mode in ("generic", "native"):
+        if a.only and f"vxswitch_{mode}" in a.only.split(","):
+            duts.insert(1, Vxswitch(a.bin, a.dut_core, mode))
     if a.only:
         keep = a.only.split(",")
         duts = [d for d in duts if d.name in keep]

@@ -115,8 +115,17 @@ ctl "$A" vni add 300 --flood-remote 198.18.0.2 | sed 's/^/  | /'
 ctl "$B" vni add 300 --flood-remote 198.18.0.1 | sed 's/^/  | /'
 vx_container "$P-a" "$P-a300" c300 198.19.30.1 02:00:00:00:a3:00
 vx_container "$P-b" "$P-b300" c300 198.19.30.2 02:00:00:00:b3:00
-ctl "$A" port add c300 --vni 300 | sed 's/^/  | /'
+added=$(ctl "$A" port add c300 --vni 300)
+echo "  | $added"
 ctl "$B" port add c300 --vni 300 | sed 's/^/  | /'
+# How the port was attached: auto puts a veth in generic mode with one
+# worker, keeps it native with two (XdpMode::for_port).
+case $MODE in
+    xdp | xdp-generic) want="port c300 attached to vni 300 (XDP generic)" ;;
+    xdp2) want="port c300 attached to vni 300 (XDP native)" ;;
+    *) want="port c300 attached to vni 300" ;;
+esac
+assert_eq "$added" "$want" "port add's reply"
 assert_cmd "ping a300 -> b300" ip netns exec "$P-a300" ping -c 2 -i 0.2 -W 2 198.19.30.2
 assert_cmd "ping b300 -> a300" ip netns exec "$P-b300" ping -c 2 -i 0.2 -W 2 198.19.30.1
 for h in a b; do

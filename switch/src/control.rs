@@ -923,8 +923,13 @@ impl Control {
                     .to_string());
                 }
                 Some(Arc::new(
-                    XdpProgram::attach(&name, Role::Access, queues as u32, mode)
-                        .map_err(|e| e.to_string())?,
+                    XdpProgram::attach(
+                        &name,
+                        Role::Access,
+                        queues as u32,
+                        mode.for_port(&name, true, self.workers.len()),
+                    )
+                    .map_err(|e| e.to_string())?,
                 ))
             }
             // Best effort, as at start: makes the peer segment GSO frames.
@@ -947,11 +952,17 @@ impl Control {
             let _ = self.tell_workers(|| Change::Close { slot });
             return Err(format!("attaching {name}: {e}"));
         }
+        let how = match &prog {
+            Some(p) if matches!(self.backend, BackendKind::Xdp(_)) => {
+                format!(" (XDP {})", p.attached().name())
+            }
+            _ => String::new(),
+        };
         if let Some(p) = prog {
             self.port_progs.insert(name.clone(), p);
         }
         self.publish(next);
-        done(format!("port {name} attached to vni {vni}"))
+        done(format!("port {name} attached to vni {vni}{how}"))
     }
 
     fn port_del(&mut self, name: &str) -> Handled {

@@ -86,6 +86,56 @@ pub fn queue_count(name: &str) -> usize {
     count("rx-").min(count("tx-")).max(1)
 }
 
+/// The interface's driver as `ethtool -i` names it ("veth", "ixgbe"), or
+/// `None` where the interface has none or the ioctl fails.
+pub fn driver(name: &str) -> Option<String> {
+    /// `struct ethtool_drvinfo` (linux/ethtool.h).
+    #[repr(C)]
+    struct DrvInfo {
+        cmd: u32,
+        driver: [u8; 32],
+        rest: [u8; 32 * 4 + 12 + 4 * 5],
+    }
+    /// `struct ifreq` with `ifr_data` (linux/if.h): 40 bytes.
+    #[repr(C)]
+    struct IfReq {
+        name: [u8; libc::IFNAMSIZ],
+        data: *mut DrvInfo,
+        pad: [u8; 16],
+    }
+    const ETHTOOL_GDRVINFO: u32 = 3;
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ {
+        return None;
+    }
+    let mut info = DrvInfo {
+        cmd: ETHTOOL_GDRVINFO,
+        driver: [0; 32],
+        rest: [0; 32 * 4 + 12 + 4 * 5],
+    };
+    let mut req = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        data: &mut info,
+        pad: [0; 16],
+    };
+    req.name[..bytes.len()].copy_from_slice(bytes);
+    // SAFETY: a plain datagram socket, closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `req` is an ifreq whose data points at a live ethtool_drvinfo
+    // with its command set; both outlive the call.
+    let r = unsafe { libc::ioctl(fd, libc::SIOCETHTOOL, &mut req as *mut IfReq) };
+    // SAFETY: fd is ours and open.
+    unsafe { libc::close(fd) };
+    if r != 0 {
+        return None;
+    }
+    let end = info.driver.iter().position(|&b| b == 0).unwrap_or(32);
+    (end > 0).then(|| String::from_utf8_lossy(&info.driver[..end]).into_owned())
+}
+
 /// Parses a core list such as `0`, `2,3` or `2-5,7` and checks every core is
 /// one this process may run on. Order is kept; duplicates are refused.
 pub fn parse_cores(spec: &str) -> Result<Vec<usize>, HostError> {
@@ -221,5 +271,12 @@ mod tests {
         assert_eq!(e, "interface nosuchif0 does not exist (see `ip link`)");
         let lo = uplink_info("lo").unwrap();
         assert_eq!(lo.ipv4, Some(std::net::Ipv4Addr::LOCALHOST));
+    }
+
+    #[test]
+    fn no_driver_for_what_is_not_an_interface() {
+        assert_eq!(driver("nosuchif0"), None);
+        assert_eq!(driver(""), None);
+        assert_eq!(driver("a-name-longer-than-ifnamsiz"), None);
     }
 }

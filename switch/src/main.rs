@@ -175,12 +175,8 @@ fn run(cli: Cli) -> Result<()> {
                 Role::Access
             };
             let queues = host::queue_count(name) as u32;
-            progs.push(Arc::new(XdpProgram::attach(
-                name,
-                role,
-                queues,
-                cli.xdp_mode,
-            )?));
+            let mode = cli.xdp_mode.for_port(name, i > 0, cores.len());
+            progs.push(Arc::new(XdpProgram::attach(name, role, queues, mode)?));
         }
     }
     // AF_PACKET: a pass-everything XDP program on each port (uplink too: a
@@ -294,8 +290,16 @@ fn run(cli: Cli) -> Result<()> {
             "vxswitch: running on {} ({} backend, vtep {}:{}, mtu {} / overlay {}), {} worker(s) on cores {:?}, control socket {}",
             uplink,
             match cli.backend {
-                BackendKind::Xdp => "xdp",
-                BackendKind::Packet => "packet",
+                // How the kernel attached each port's program.
+                BackendKind::Xdp => format!(
+                    "xdp [{}]",
+                    progs
+                        .iter()
+                        .map(|p| format!("{} {}", p.ifname(), p.attached().name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                BackendKind::Packet => "packet".to_string(),
             },
             st.vtep_ip,
             st.udp_port,

@@ -22,8 +22,9 @@ use xsk_rs::config::{
 };
 use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
-use super::xdp_prog::XdpProgram;
+use super::xdp_prog::{Attached, XdpProgram};
 use super::{Backend, FrameAccounting, PortSpec};
+use crate::host;
 use crate::pipeline::gso;
 use crate::state::ENCAP_LEN;
 use crate::stats::{Counters, Drop, Event};
@@ -71,7 +72,11 @@ const SG_BATCH: usize = 256;
 /// How to attach to the NIC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum XdpMode {
-    /// Let the kernel choose: native if the driver has it, zero-copy if it can.
+    /// Per port: with one worker, generic mode on access ports that are
+    /// veths (the containers keep TSO/GSO: their super-frames reach the
+    /// switch, which segments them); the kernel's choice (native where the
+    /// driver has it) on every other port. Copy mode with multi-buffer
+    /// sockets, as a UMEM shared with a veth cannot be zero-copy.
     Auto,
     /// Generic (SKB) XDP, copy mode: works on any interface.
     Generic,
@@ -82,6 +87,30 @@ pub enum XdpMode {
 }
 
 impl XdpMode {
+    /// The mode for one port of a switch with `workers` workers: `Auto`
+    /// becomes `Generic` on an access port whose driver is veth (a
+    /// container's interface) when there is one worker. In native mode a
+    /// veth turns GSO off on its peer, so the container's TCP hands over
+    /// MTU-sized frames, each costing it a trip through its stack; in
+    /// generic mode the peer keeps GSO and the super-frames arrive here as
+    /// chains (`XdpBackend::rx_chains`). But on that path the veth records
+    /// no RX queue, so generic XDP sees every frame on queue 0: with more
+    /// workers, all of the port's input would reach the first one, and
+    /// `Auto` stays native to spread it. The uplink keeps `Auto`: its
+    /// frames are VXLAN, which the switch does not segment (a peer's
+    /// super-frames would be dropped; native mode has the peer segment).
+    pub fn for_port(self, ifname: &str, access: bool, workers: usize) -> XdpMode {
+        if self == XdpMode::Auto
+            && access
+            && workers == 1
+            && host::driver(ifname).as_deref() == Some("veth")
+        {
+            XdpMode::Generic
+        } else {
+            self
+        }
+    }
+
     /// Flags for attaching our XDP program (XDP_FLAGS_SKB_MODE, _DRV_MODE).
     pub fn attach_flags(self) -> u32 {
         match self {
@@ -92,16 +121,18 @@ impl XdpMode {
     }
 
     /// Socket flags for this mode: always XDP_USE_NEED_WAKEUP, plus XDP_COPY
-    /// or XDP_ZEROCOPY where the mode insists.
+    /// or XDP_ZEROCOPY where the mode insists. Only a UMEM's first socket
+    /// (the uplink's) binds with them; the others inherit its copy or
+    /// zero-copy and its multi-buffer support (the kernel refuses flags on
+    /// a shared socket), so `Auto`, which may attach an access port in
+    /// generic mode, binds copy mode with multi-buffer.
     pub fn socket_flags(self) -> (XdpFlags, BindFlags) {
         let wake = BindFlags::XDP_USE_NEED_WAKEUP;
+        // Multi-buffer: GSO super-frames arrive as chains (pipeline::gso).
+        let chains = wake | BindFlags::XDP_COPY | BindFlags::XDP_USE_SG;
         match self {
-            XdpMode::Auto => (XdpFlags::empty(), wake),
-            // Multi-buffer: GSO super-frames arrive as chains (pipeline::gso).
-            XdpMode::Generic => (
-                XdpFlags::XDP_FLAGS_SKB_MODE,
-                wake | BindFlags::XDP_COPY | BindFlags::XDP_USE_SG,
-            ),
+            XdpMode::Auto => (XdpFlags::empty(), chains),
+            XdpMode::Generic => (XdpFlags::XDP_FLAGS_SKB_MODE, chains),
             XdpMode::Native => (XdpFlags::XDP_FLAGS_DRV_MODE, wake),
             XdpMode::Zerocopy => (XdpFlags::XDP_FLAGS_DRV_MODE, wake | BindFlags::XDP_ZEROCOPY),
         }
@@ -151,6 +182,9 @@ struct XdpPort {
     chain: Vec<FrameDesc>,
     /// A chain longer than [`MAX_CHAIN`] is being dropped, frame by frame.
     chain_too_long: bool,
+    /// Frames may arrive as chains (a multi-buffer UMEM, and the port's
+    /// program in generic mode): input goes through `rx_chains`.
+    chains: bool,
     backlog: VecDeque<FrameDesc>,
 }
 
@@ -173,7 +207,8 @@ pub struct XdpBackend {
     owner: Vec<u16>,
     /// Fill-ring entries a port may hold: its share of the UMEM.
     fill_cap: usize,
-    /// Sockets bound with XDP_USE_SG (generic mode): frames larger than a
+    /// The UMEM's sockets are bound with XDP_USE_SG (modes `auto` and
+    /// `generic`): on a port attached in generic mode, frames larger than a
     /// UMEM frame arrive as chains, cut by `rx_chains`.
     sg: bool,
     /// The largest IP packet a segment may carry (the overlay MTU, as the
@@ -358,8 +393,10 @@ impl XdpPort {
 }
 
 /// Binds one port's socket (see [`bind_socket`]) with empty bookkeeping;
-/// `sg_frames`, for a multi-buffer socket, is the UMEM's frame count, which
-/// bounds its backlog (so the backlog never grows on the hot path).
+/// `sg_frames`, when the UMEM takes chains (XDP_USE_SG), is its frame
+/// count, which bounds a chained port's backlog (so the backlog never grows
+/// on the hot path). Chains come only from a program in generic mode: a
+/// driver's (native) XDP hands over frames of at most a page.
 fn open_port(
     config: SocketConfig,
     umem: &Umem,
@@ -369,7 +406,9 @@ fn open_port(
     sg_frames: Option<usize>,
 ) -> Result<XdpPort, XdpError> {
     let (tx, rx, fill, comp) = bind_socket(config, umem, ifname, queue, prog)?;
+    let sg_frames = sg_frames.filter(|_| prog.attached() == Attached::Generic);
     Ok(XdpPort {
+        chains: sg_frames.is_some(),
         tx,
         rx,
         fill,
@@ -484,15 +523,16 @@ impl XdpBackend {
         Ok(b)
     }
 
-    /// [`Backend::rx`] for multi-buffer sockets (generic mode). A frame
+    /// [`Backend::rx`] for ports that take chains (a multi-buffer socket on
+    /// a port in generic mode). A frame
     /// larger than a UMEM frame arrives as a chain (every frame but the last
     /// marked XDP_PKT_CONTD); a whole chain is cut into TCP segments that
     /// fit the overlay (`pipeline::gso`), which take its place in the port's
     /// input, or dropped as `rx.oversize` when it cannot be. Order is kept:
     /// once anything waits in the port's backlog (segments beyond `out`'s
     /// room), everything after it waits there too, and the next call drains
-    /// the backlog before taking more from the ring. Out of line: native
-    /// mode never comes here.
+    /// the backlog before taking more from the ring. Out of line: ports in
+    /// native mode never come here.
     #[inline(never)]
     fn rx_chains(&mut self, port: usize, out: &mut [FrameDesc]) -> usize {
         let XdpBackend {
@@ -805,12 +845,12 @@ impl Backend for XdpBackend {
     }
 
     fn rx(&mut self, port: usize, out: &mut [FrameDesc]) -> usize {
-        if self.sg {
-            return self.rx_chains(port, out);
-        }
         let Some(p) = self.ports[port].as_mut() else {
             return 0;
         };
+        if p.chains {
+            return self.rx_chains(port, out);
+        }
         // SAFETY: received frames are handed to the worker, in no ring.
         let n = unsafe { p.rx.consume(out) };
         p.in_fill -= n;

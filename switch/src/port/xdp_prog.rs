@@ -58,8 +58,33 @@ pub struct XdpProgram {
     ifname: String,
     ifindex: i32,
     flags: u32,
+    /// How the kernel attached it (asked after attaching, as `Auto` leaves
+    /// the choice to the kernel).
+    attached: Attached,
     xsks_fd: i32,
     verdicts_fd: i32,
+}
+
+/// The mode an attached program runs in, as the kernel reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attached {
+    /// In the driver (XDP_ATTACHED_DRV).
+    Native,
+    /// On the skb path (XDP_ATTACHED_SKB): with a multi-buffer socket,
+    /// frames larger than a UMEM frame arrive as chains.
+    Generic,
+    /// Anything else the kernel may report (offloaded, or the query failed).
+    Other,
+}
+
+impl Attached {
+    pub fn name(self) -> &'static str {
+        match self {
+            Attached::Native => "native",
+            Attached::Generic => "generic",
+            Attached::Other => "other",
+        }
+    }
 }
 
 // SAFETY: the object pointer is only used by `drop` (main thread); the other
@@ -107,6 +132,7 @@ impl XdpProgram {
             ifname: ifname.to_string(),
             ifindex,
             flags: mode.attach_flags(),
+            attached: Attached::Other,
             xsks_fd: -1,
             verdicts_fd: -1,
         };
@@ -182,7 +208,13 @@ impl XdpProgram {
                 r,
             ));
         }
+        p.attached = query_mode(ifindex);
         Ok(p)
+    }
+
+    /// How the kernel attached the program.
+    pub fn attached(&self) -> Attached {
+        self.attached
     }
 
     fn map(&self, name: &str) -> Result<*mut libbpf_sys::bpf_map, XdpError> {
@@ -246,6 +278,20 @@ impl XdpProgram {
 
     pub fn ifname(&self) -> &str {
         &self.ifname
+    }
+}
+
+/// The mode of the XDP program attached to `ifindex`, as the kernel reports it.
+fn query_mode(ifindex: i32) -> Attached {
+    // SAFETY: all-zero is a valid bpf_xdp_query_opts (integers only).
+    let mut opts: libbpf_sys::bpf_xdp_query_opts = unsafe { std::mem::zeroed() };
+    opts.sz = std::mem::size_of::<libbpf_sys::bpf_xdp_query_opts>() as _;
+    // SAFETY: opts is a live, sized options struct the call fills in.
+    let r = unsafe { libbpf_sys::bpf_xdp_query(ifindex, 0, &mut opts) };
+    match (r, u32::from(opts.attach_mode)) {
+        (0, libbpf_sys::XDP_ATTACHED_DRV) => Attached::Native,
+        (0, libbpf_sys::XDP_ATTACHED_SKB) => Attached::Generic,
+        _ => Attached::Other,
     }
 }
 
