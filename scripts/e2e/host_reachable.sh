@@ -49,7 +49,10 @@ if [ "$BACKEND" = xdp ]; then
     "$VXCTL" -s "$RUN/a.sock" --json stats >"$RUN/after.json"
     delta() { python3 -c "import json; a=json.load(open('$RUN/after.json'))['counters']; b=json.load(open('$RUN/before.json'))['counters']; print(a['$1']-b['$1'])"; }
     assert_ge "$(delta xdp.redirected)" 120 "uplink program redirected VXLAN to the switch"
-    assert_ge "$(delta xdp.pass_not_udp)" 3000 "uplink program passed TCP and ICMP to the kernel"
+    # Frames, as the program sees them: with the uplink a veth in generic
+    # mode (auto, one worker), host B's kernel keeps GSO and 10 MB of TCP
+    # arrive as super-frames of up to 64 KiB, at least 150 of them.
+    assert_ge "$(delta xdp.pass_not_udp)" 150 "uplink program passed TCP and ICMP to the kernel"
     assert_ge "$(delta xdp.pass_not_ipv4)" 1 "uplink program passed ARP to the kernel"
 
     echo "  kill -9 host A's switch, start it again at once"

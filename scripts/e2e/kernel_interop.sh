@@ -10,6 +10,11 @@
 # underlay as VXLAN with the right VNIs and finds nothing malformed.
 #
 # usage: kernel_interop.sh [xdp|packet]
+#   xdp: the default --xdp-mode auto, which on a one-worker switch puts its
+#   veths, the uplink too, in generic mode. The kernel peer's vxlan device
+#   then keeps GSO and sends VXLAN super-frames over the veth, which reach
+#   the switch as chains; it cuts them into VXLAN segments
+#   (gso::plan_vxlan) and drops none as rx.oversize.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/overlay.sh"
 source "$(dirname "$0")/../lib/assert.sh"
@@ -45,6 +50,17 @@ for vni in 100 200; do
     tcp_transfer "$P-b$vni" "$P-a$vni" "198.19.$vni.1" 10 && pass "TCP 10 MB VNI $vni kernel -> vxswitch" || fail "TCP VNI $vni kernel -> vxswitch"
 done
 sleep 1
+if [ "$BACKEND" = xdp ]; then
+    mode_line=$(grep -o "xdp \[[^]]*\]" "$RUN/a.log")
+    assert_eq "$mode_line" "xdp [ul generic, c100 generic, c200 generic]" "auto on a one-worker switch's veths"
+    cut=$(vx_counter "$RUN/a.sock" gso.segmented)
+    segs=$(vx_counter "$RUN/a.sock" gso.segments)
+    echo "  the kernel peer's VXLAN super-frames: $cut cut into $segs segments"
+    assert_ge "$cut" 1 "VXLAN super-frames from the kernel peer segmented"
+    assert_ge "$segs" "$((cut * 2))" "segments (at least two per super-frame)"
+    assert_eq "$(vx_counter "$RUN/a.sock" rx.oversize)" 0 "rx.oversize"
+    assert_cmd "frames conserved" frames_conserved "$RUN/a.sock"
+fi
 kill -INT "${VX_PIDS[0]}"; wait "${VX_PIDS[0]}" 2>/dev/null || true
 
 tshark -r "$RUN/underlay.pcapng" -T fields -E occurrence=f -e ip.src -e vxlan.vni -Y vxlan 2>/dev/null | sort | uniq -c | sort -rn > "$RUN/vnis"

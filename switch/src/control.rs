@@ -927,7 +927,7 @@ impl Control {
                         &name,
                         Role::Access,
                         queues as u32,
-                        mode.for_port(&name, true, self.workers.len()),
+                        mode.for_port(&name, self.workers.len()),
                     )
                     .map_err(|e| e.to_string())?,
                 ))

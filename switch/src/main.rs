@@ -175,7 +175,7 @@ fn run(cli: Cli) -> Result<()> {
                 Role::Access
             };
             let queues = host::queue_count(name) as u32;
-            let mode = cli.xdp_mode.for_port(name, i > 0, cores.len());
+            let mode = cli.xdp_mode.for_port(name, cores.len());
             progs.push(Arc::new(XdpProgram::attach(name, role, queues, mode)?));
         }
     }

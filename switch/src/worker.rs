@@ -98,7 +98,10 @@ pub fn run<B: Backend>(
     let mut idle_since: Option<Instant> = None;
     let mut tally = Tally::new(ctr);
     let mut busy = BusyClock::new();
-    b.set_overlay_mtu(usize::from(shared.state.load().overlay_mtu()));
+    {
+        let st = shared.state.load();
+        b.set_overlay(usize::from(st.overlay_mtu()), st.udp_port);
+    }
     while !stop.load(Ordering::Relaxed) {
         let mut changed = false;
         while let Ok(cmd) = cmds.try_recv() {
@@ -125,7 +128,7 @@ pub fn run<B: Backend>(
             got += n;
             full |= n == budget;
             let (st, now) = batch.get_or_insert_with(|| (shared.state.load(), shared.now_secs()));
-            b.set_overlay_mtu(usize::from(st.overlay_mtu()));
+            b.set_overlay(usize::from(st.overlay_mtu()), st.udp_port);
             forward_batch(b, st, &shared.fdb, port as u16, &rxd[..n], *now, &mut tally);
         }
         b.flush(ctr);

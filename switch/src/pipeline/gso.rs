@@ -22,13 +22,22 @@
 //! pipeline's own completion (`pipeline::csum`) finishes it with the other
 //! frames' (and counts it).
 //!
+//! On the uplink in generic mode a peer on the same host (a veth) using the
+//! kernel's vxlan device sends VXLAN super-frames (GSO over a UDP tunnel):
+//! [`plan_vxlan`] cuts those as the kernel's tunnel GSO would, the outer
+//! IPv4 and UDP headers copied into every segment with their lengths, the
+//! outer identification counting up, the outer IPv4 checksum rewritten and
+//! the outer UDP checksum zero (as the kernel's vxlan device sends it over
+//! IPv4); the inner TCP segment's checksum is left partial, for the decap
+//! path's completion.
+//!
 //! Anything else too large for a frame (UDP GSO, whose datagram boundaries
 //! the chain does not carry; IPv4 fragments; IPv6 with extension headers;
 //! VLAN tags) is refused: the caller drops it as `rx.oversize`.
 
 use crate::wire::checksum;
 use crate::wire::ethernet::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, HEADER_LEN};
-use crate::wire::ipv4::{self, PROTO_TCP};
+use crate::wire::ipv4::{self, PROTO_TCP, PROTO_UDP};
 
 /// TCP flags (byte 13 of the header).
 const FIN: u8 = 0x01;
@@ -40,10 +49,17 @@ pub const MAX_SEGMENTS: usize = 1024;
 /// How a super-frame is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
+    /// VXLAN super-frames: the outer IPv4 header's length. The inner frame
+    /// starts at `inner`.
+    outer_ip: Option<usize>,
+    /// Where the (inner) Ethernet header starts: 0, or after the outer
+    /// Ethernet, IPv4, UDP and VXLAN headers.
+    inner: usize,
     v6: bool,
     /// IP header length.
     ip_len: usize,
-    /// Ethernet, IP and TCP headers: the bytes every segment starts with.
+    /// Every header, outer ones included: the bytes every segment starts
+    /// with.
     hdr: usize,
     /// TCP payload bytes in the super-frame.
     payload: usize,
@@ -57,8 +73,47 @@ pub struct Plan {
 /// not TCP in untagged IPv4 (not a fragment) or IPv6 (no extension
 /// headers), its lengths disagree, or no payload fits `max_ip`.
 pub fn plan(head: &[u8], total: usize, max_ip: usize) -> Option<Plan> {
-    let ip = HEADER_LEN;
+    plan_at(head, total, max_ip, 0, None)
+}
+
+/// As [`plan`], for a VXLAN frame to UDP port `port` over untagged IPv4 (not
+/// a fragment) whose inner frame is such a TCP super-frame: the segments'
+/// inner IP packets are at most `max_ip` bytes. `None` for anything else,
+/// or when the outer lengths disagree with the frame's.
+pub fn plan_vxlan(head: &[u8], total: usize, max_ip: usize, port: u16) -> Option<Plan> {
     let ethertype = u16::from_be_bytes([*head.get(12)?, *head.get(13)?]);
+    let h = head.get(HEADER_LEN..HEADER_LEN + 20)?;
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3fff;
+    if ethertype != ETHERTYPE_IPV4 || h[0] >> 4 != 4 || ihl < 20 || frag != 0 || h[9] != PROTO_UDP {
+        return None;
+    }
+    let udp = HEADER_LEN + ihl;
+    let u = head.get(udp..udp + 16)?;
+    let ip_total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let udp_len = usize::from(u16::from_be_bytes([u[4], u[5]]));
+    // Destination port ours, the VNI flag set, lengths those of the frame.
+    if u16::from_be_bytes([u[2], u[3]]) != port
+        || u[8] & 0x08 == 0
+        || HEADER_LEN + ip_total != total
+        || ihl + udp_len != ip_total
+    {
+        return None;
+    }
+    plan_at(head, total, max_ip, udp + 16, Some(ihl))
+}
+
+/// [`plan`] for the inner frame at `inner`.
+fn plan_at(
+    head: &[u8],
+    total: usize,
+    max_ip: usize,
+    inner: usize,
+    outer_ip: Option<usize>,
+) -> Option<Plan> {
+    let ip = inner + HEADER_LEN;
+    let et = inner + 12;
+    let ethertype = u16::from_be_bytes([*head.get(et)?, *head.get(et + 1)?]);
     let (v6, ip_len, ip_total) = match ethertype {
         ETHERTYPE_IPV4 => {
             let h = head.get(ip..ip + 20)?;
@@ -87,6 +142,8 @@ pub fn plan(head: &[u8], total: usize, max_ip: usize) -> Option<Plan> {
     let payload = ip_total - ip_len - thl;
     let mss = max_ip.checked_sub(ip_len + thl).filter(|&m| m > 0)?;
     let p = Plan {
+        outer_ip,
+        inner,
         v6,
         ip_len,
         hdr,
@@ -116,7 +173,17 @@ impl Plan {
         let out = &mut out[..len];
         gather(parts, 0, &mut out[..self.hdr]);
         gather(parts, self.hdr + off, &mut out[self.hdr..]);
-        let ip = HEADER_LEN;
+        if let Some(oihl) = self.outer_ip {
+            let o = HEADER_LEN;
+            out[o + 2..o + 4].copy_from_slice(&((len - o) as u16).to_be_bytes());
+            let id = u16::from_be_bytes([out[o + 4], out[o + 5]]).wrapping_add(k as u16);
+            out[o + 4..o + 6].copy_from_slice(&id.to_be_bytes());
+            ipv4::fill_checksum(&mut out[o..o + oihl]);
+            let udp = o + oihl;
+            out[udp + 4..udp + 6].copy_from_slice(&((len - udp) as u16).to_be_bytes());
+            out[udp + 6..udp + 8].fill(0);
+        }
+        let ip = self.inner + HEADER_LEN;
         let tcp = ip + self.ip_len;
         let l4_len = len - tcp;
         if self.v6 {
@@ -313,6 +380,117 @@ mod tests {
             let f = super_frame(false, &data, 0);
             check(&cut(&f, chunk, 1500), &f, &data, 0);
         }
+    }
+
+    /// `inner` in VXLAN (VNI 100, UDP port 4789) over IPv4, as the kernel's
+    /// vxlan device hands a tunnel GSO super-frame to its underlay.
+    fn vxlan(inner: &[u8]) -> Vec<u8> {
+        let mut payload = vec![0x08, 0, 0, 0, 0, 0, 100, 0];
+        payload.extend_from_slice(inner);
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2(MAC_B, MAC_A)
+            .ipv4([198, 18, 0, 2], [198, 18, 0, 1], 64)
+            .udp(49_152, 4789)
+            .write(&mut f, &payload)
+            .unwrap();
+        f
+    }
+
+    #[test]
+    fn vxlan_super_frame_becomes_vxlan_segments() {
+        for v6 in [false, true] {
+            let data = payload(50_000);
+            let inner = super_frame(v6, &data, PSH);
+            let f = vxlan(&inner);
+            let parts: Vec<&[u8]> = f.chunks(3840).collect();
+            assert_eq!(plan(parts[0], f.len(), 1450), None, "not TCP to plain plan");
+            let p = plan_vxlan(parts[0], f.len(), 1450, 4789).expect("a VXLAN TCP super-frame");
+            let oid = SlicedPacket::from_ethernet(&f)
+                .ok()
+                .and_then(|s| match s.net {
+                    Some(NetSlice::Ipv4(i)) => Some(i.header().identification()),
+                    _ => None,
+                })
+                .unwrap();
+            let mut inners = Vec::new();
+            for k in 0..p.count() {
+                let mut out = vec![0u8; 4096];
+                let n = p.write(&parts, k, &mut out);
+                out.truncate(n);
+                let s = SlicedPacket::from_ethernet(&out).unwrap();
+                let Some(NetSlice::Ipv4(ip)) = &s.net else {
+                    panic!("outer IPv4")
+                };
+                let h = ip.header().to_header();
+                assert_eq!(
+                    h.header_checksum,
+                    h.calc_header_checksum(),
+                    "outer checksum {k}"
+                );
+                assert_eq!(h.identification, oid.wrapping_add(k as u16), "outer id {k}");
+                assert_eq!(usize::from(h.total_len), n - HEADER_LEN, "outer length {k}");
+                let Some(TransportSlice::Udp(u)) = &s.transport else {
+                    panic!("outer UDP")
+                };
+                assert_eq!(
+                    usize::from(u.length()),
+                    n - HEADER_LEN - 20,
+                    "UDP length {k}"
+                );
+                assert_eq!(u.checksum(), 0, "UDP checksum {k}");
+                assert_eq!(u.destination_port(), 4789);
+                // The rest of the outer and VXLAN headers is copied as it was:
+                // all but the IPv4 length, id and checksum and the UDP length
+                // and checksum.
+                let rewritten = |i: &usize| matches!(i, 16..=19 | 24..=25 | 38..=41);
+                for i in (0..50).filter(|i| !rewritten(i)) {
+                    assert_eq!(out[i], f[i], "byte {i} of segment {k}'s headers");
+                }
+                let mut seg = out[50..].to_vec();
+                assert!(n - 50 - HEADER_LEN <= 1450, "inner packet {k} fits");
+                assert!(
+                    complete_partial(&mut seg),
+                    "inner checksum {k} left partial"
+                );
+                inners.push(seg);
+            }
+            check(&inners, &inner, &data, PSH);
+        }
+    }
+
+    #[test]
+    fn vxlan_refuses_what_is_not_ours() {
+        let data = payload(9_000);
+        let f = vxlan(&super_frame(false, &data, 0));
+        assert!(plan_vxlan(&f, f.len(), 1450, 4789).is_some());
+        assert_eq!(plan_vxlan(&f, f.len(), 1450, 8472), None, "another port");
+        let mut no_vni = f.clone();
+        no_vni[42] = 0;
+        assert_eq!(
+            plan_vxlan(&no_vni, f.len(), 1450, 4789),
+            None,
+            "VNI flag clear"
+        );
+        assert_eq!(
+            plan_vxlan(&f, f.len() - 1, 1450, 4789),
+            None,
+            "outer length disagrees"
+        );
+        let mut frag = f.clone();
+        frag[HEADER_LEN + 6] |= 0x20;
+        assert_eq!(
+            plan_vxlan(&frag, f.len(), 1450, 4789),
+            None,
+            "outer fragment"
+        );
+        let mut udp_inner = Vec::new();
+        PacketBuilder::ethernet2(MAC_A, MAC_B)
+            .ipv4([1, 1, 1, 1], [2, 2, 2, 2], 64)
+            .udp(1, 2)
+            .write(&mut udp_inner, &data)
+            .unwrap();
+        let u = vxlan(&udp_inner);
+        assert_eq!(plan_vxlan(&u, u.len(), 1450, 4789), None, "inner UDP");
     }
 
     #[test]

@@ -104,8 +104,9 @@ pub trait Backend {
     fn frames(&self) -> FrameAccounting;
     /// The largest inner IP packet the overlay carries, which frames the
     /// backend segments itself must fit (AF_XDP multi-buffer, generic mode:
-    /// `pipeline::gso`). The worker sets it at start and with every batch.
-    fn set_overlay_mtu(&mut self, _mtu: usize) {}
+    /// `pipeline::gso`), and the VXLAN UDP port (super-frames on the uplink
+    /// are VXLAN to it). The worker sets them at start and with every batch.
+    fn set_overlay(&mut self, _mtu: usize, _vxlan_port: u16) {}
     /// How many frames the worker may take from RX rings now: 0 while
     /// frames pile up waiting for a full TX ring (backpressure), so excess
     /// input stays in the kernel's rings instead of being dropped inside the

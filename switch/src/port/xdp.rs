@@ -26,7 +26,7 @@ use super::xdp_prog::{Attached, XdpProgram};
 use super::{Backend, FrameAccounting, PortSpec};
 use crate::host;
 use crate::pipeline::gso;
-use crate::state::ENCAP_LEN;
+use crate::state::{ENCAP_LEN, UPLINK};
 use crate::stats::{Counters, Drop, Event};
 use crate::wire::ethernet;
 
@@ -72,11 +72,11 @@ const SG_BATCH: usize = 256;
 /// How to attach to the NIC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum XdpMode {
-    /// Per port: with one worker, generic mode on access ports that are
-    /// veths (the containers keep TSO/GSO: their super-frames reach the
-    /// switch, which segments them); the kernel's choice (native where the
-    /// driver has it) on every other port. Copy mode with multi-buffer
-    /// sockets, as a UMEM shared with a veth cannot be zero-copy.
+    /// Per port: with one worker, generic mode on ports that are veths (the
+    /// containers keep TSO/GSO: their super-frames reach the switch, which
+    /// segments them); the kernel's choice (native where the driver has
+    /// it) on every other port. Copy mode with multi-buffer sockets, as a
+    /// UMEM shared with a veth cannot be zero-copy.
     Auto,
     /// Generic (SKB) XDP, copy mode: works on any interface.
     Generic,
@@ -88,22 +88,19 @@ pub enum XdpMode {
 
 impl XdpMode {
     /// The mode for one port of a switch with `workers` workers: `Auto`
-    /// becomes `Generic` on an access port whose driver is veth (a
-    /// container's interface) when there is one worker. In native mode a
-    /// veth turns GSO off on its peer, so the container's TCP hands over
-    /// MTU-sized frames, each costing it a trip through its stack; in
-    /// generic mode the peer keeps GSO and the super-frames arrive here as
-    /// chains (`XdpBackend::rx_chains`). But on that path the veth records
-    /// no RX queue, so generic XDP sees every frame on queue 0: with more
-    /// workers, all of the port's input would reach the first one, and
-    /// `Auto` stays native to spread it. The uplink keeps `Auto`: its
-    /// frames are VXLAN, which the switch does not segment (a peer's
-    /// super-frames would be dropped; native mode has the peer segment).
-    pub fn for_port(self, ifname: &str, access: bool, workers: usize) -> XdpMode {
-        if self == XdpMode::Auto
-            && access
-            && workers == 1
-            && host::driver(ifname).as_deref() == Some("veth")
+    /// becomes `Generic` on a port whose driver is veth (a container's
+    /// interface, or an uplink to another namespace) when there is one
+    /// worker. In native mode a veth turns GSO off on its peer, so a
+    /// container's TCP hands over MTU-sized frames, each costing it a trip
+    /// through its stack; in generic mode the peer keeps GSO and the
+    /// super-frames arrive here as chains (`XdpBackend::rx_chains`), cut by
+    /// the switch (on the uplink, a kernel vxlan peer's VXLAN super-frames:
+    /// `gso::plan_vxlan`). But on that path the veth records no RX queue, so
+    /// generic XDP sees every frame on queue 0: with more workers, all of
+    /// the port's input would reach the first one, and `Auto` stays native
+    /// to spread it. Other drivers keep `Auto` (the kernel's choice).
+    pub fn for_port(self, ifname: &str, workers: usize) -> XdpMode {
+        if self == XdpMode::Auto && workers == 1 && host::driver(ifname).as_deref() == Some("veth")
         {
             XdpMode::Generic
         } else {
@@ -214,6 +211,9 @@ pub struct XdpBackend {
     /// The largest IP packet a segment may carry (the overlay MTU, as the
     /// worker last set it, within a frame's room for encap).
     seg_max_ip: usize,
+    /// The VXLAN UDP port, as the worker last set it: chains on the uplink
+    /// are VXLAN super-frames to it.
+    vxlan_port: u16,
     /// Counted here, published at the next flush: super-frames cut and
     /// their segments; chains refused (`rx.oversize`); segments with no
     /// free frame (`tx.no_frame`).
@@ -317,7 +317,8 @@ impl Input<'_> {
 }
 
 /// Cuts the port's whole chain into segments of at most `max_ip` bytes of
-/// IP packet, each in a free frame, handed on in order as if received;
+/// (inner) IP packet, each in a free frame, handed on in order as if received;
+/// on the uplink (`vxlan`, its UDP port) chains are VXLAN super-frames;
 /// the chain's frames go back to `free`. A chain that cannot be cut is
 /// dropped (`rx.oversize`), but a single frame that cannot be goes on as
 /// it is, for the pipeline's MTU handling (ICMP too-big, fragmenting).
@@ -326,6 +327,7 @@ fn cut(
     free: &mut Vec<FrameDesc>,
     p: &mut XdpPort,
     max_ip: usize,
+    vxlan: Option<u16>,
     counts: &mut [u64; 4],
     to: &mut Input,
 ) {
@@ -338,7 +340,11 @@ fn cut(
         total += part.len();
     }
     let parts = &parts[..p.chain.len()];
-    match gso::plan(parts[0], total, max_ip) {
+    let plan = match vxlan {
+        Some(port) => gso::plan_vxlan(parts[0], total, max_ip, port),
+        None => gso::plan(parts[0], total, max_ip),
+    };
+    match plan {
         None if p.chain.len() == 1 => {
             let d = p.chain.pop().expect("one frame");
             to.received(p, d);
@@ -512,6 +518,7 @@ impl XdpBackend {
             sg,
             // Until the worker sets it: a 1,500-byte uplink's overlay.
             seg_max_ip: 1500 - ENCAP_LEN,
+            vxlan_port: 4789,
             gso: [0; 4],
             rx_scratch: vec![FrameDesc::default(); if sg { SG_BATCH } else { 0 }],
             socket_config,
@@ -542,6 +549,7 @@ impl XdpBackend {
             gso: counts,
             rx_scratch,
             seg_max_ip,
+            vxlan_port,
             ..
         } = self;
         let Some(p) = ports[port].as_mut() else {
@@ -560,6 +568,12 @@ impl XdpBackend {
             return to.n;
         }
         let max_ip = (*seg_max_ip).min(FRAME_ROOM - ethernet::HEADER_LEN - ENCAP_LEN);
+        // The uplink's frames are VXLAN: their outer headers come on top.
+        let (vxlan, outer) = if port == usize::from(UPLINK) {
+            (Some(*vxlan_port), ENCAP_LEN)
+        } else {
+            (None, 0)
+        };
         let want = (to.out.len() - to.n).min(rx_scratch.len());
         // SAFETY: received frames are handed to the worker, in no ring.
         let got = unsafe { p.rx.consume(&mut rx_scratch[..want]) };
@@ -569,9 +583,9 @@ impl XdpBackend {
                 // frame but not the overlay: cut too, or the sender, whose
                 // MTU is the overlay's already, would get too-big replies
                 // it cannot act on.
-                if d.lengths().data() > ethernet::HEADER_LEN + max_ip {
+                if d.lengths().data() > outer + ethernet::HEADER_LEN + max_ip {
                     p.chain.push(d);
-                    cut(umem, free, p, max_ip, counts, &mut to);
+                    cut(umem, free, p, max_ip, vxlan, counts, &mut to);
                 } else {
                     to.received(p, d);
                 }
@@ -595,7 +609,7 @@ impl XdpBackend {
             if d.has_more_frames() {
                 continue;
             }
-            cut(umem, free, p, max_ip, counts, &mut to);
+            cut(umem, free, p, max_ip, vxlan, counts, &mut to);
         }
         to.n
     }
@@ -952,8 +966,9 @@ impl Backend for XdpBackend {
         self.refill();
     }
 
-    fn set_overlay_mtu(&mut self, mtu: usize) {
+    fn set_overlay(&mut self, mtu: usize, vxlan_port: u16) {
         self.seg_max_ip = mtu;
+        self.vxlan_port = vxlan_port;
     }
 
     fn rx_budget(&self) -> usize {
