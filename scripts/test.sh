@@ -87,7 +87,7 @@ import json, sys
 rows = json.load(open(sys.argv[1]))["rows"]
 for kind, key in (("tcp", "gbps"), ("rr", "p99")):
     got = {r["dut"] for r in rows if r.get("kind") == kind and r.get(key)}
-    missing = {"vxswitch", "vxswitch_generic", "kernel", "kernel_txoff", "ovs_txoff", "raw_afxdp_txoff"} - got
+    missing = {"vxswitch", "vxswitch_native", "kernel", "kernel_txoff", "ovs_txoff", "raw_afxdp_txoff"} - got
     assert not missing, f"no {kind} numbers for {missing}"
 print("tcp bench: numbers for every device")
 PY
