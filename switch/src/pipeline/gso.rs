@@ -387,11 +387,16 @@ mod tests {
     fn vxlan(inner: &[u8]) -> Vec<u8> {
         let mut payload = vec![0x08, 0, 0, 0, 0, 0, 100, 0];
         payload.extend_from_slice(inner);
+        udp([198, 18, 0, 2], [198, 18, 0, 1], 49_152, 4789, &payload)
+    }
+
+    /// A UDP datagram in IPv4 in Ethernet.
+    fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
         let mut f = Vec::new();
-        PacketBuilder::ethernet2(MAC_B, MAC_A)
-            .ipv4([198, 18, 0, 2], [198, 18, 0, 1], 64)
-            .udp(49_152, 4789)
-            .write(&mut f, &payload)
+        PacketBuilder::ethernet2(MAC_A, MAC_B)
+            .ipv4(src, dst, 64)
+            .udp(sport, dport)
+            .write(&mut f, data)
             .unwrap();
         f
     }
@@ -483,13 +488,7 @@ mod tests {
             None,
             "outer fragment"
         );
-        let mut udp_inner = Vec::new();
-        PacketBuilder::ethernet2(MAC_A, MAC_B)
-            .ipv4([1, 1, 1, 1], [2, 2, 2, 2], 64)
-            .udp(1, 2)
-            .write(&mut udp_inner, &data)
-            .unwrap();
-        let u = vxlan(&udp_inner);
+        let u = vxlan(&udp([1, 1, 1, 1], [2, 2, 2, 2], 1, 2, &data));
         assert_eq!(plan_vxlan(&u, u.len(), 1450, 4789), None, "inner UDP");
     }
 
@@ -497,13 +496,8 @@ mod tests {
     fn refuses_what_it_cannot_cut() {
         let data = payload(5_000);
         // UDP: the datagram boundaries are not in the chain.
-        let mut udp = Vec::new();
-        PacketBuilder::ethernet2(MAC_A, MAC_B)
-            .ipv4([1, 1, 1, 1], [2, 2, 2, 2], 64)
-            .udp(1, 2)
-            .write(&mut udp, &data)
-            .unwrap();
-        assert_eq!(plan(&udp, udp.len(), 1450), None, "UDP");
+        let u = udp([1, 1, 1, 1], [2, 2, 2, 2], 1, 2, &data);
+        assert_eq!(plan(&u, u.len(), 1450), None, "UDP");
         // An IPv4 fragment.
         let mut frag = super_frame(false, &data, 0);
         frag[HEADER_LEN + 6] |= 0x20;

@@ -208,7 +208,12 @@ impl XdpProgram {
                 r,
             ));
         }
-        p.attached = query_mode(ifindex);
+        // Where the kernel does not say, the mode asked for (Auto: unknown).
+        p.attached = match (query_mode(ifindex), mode) {
+            (Attached::Other, XdpMode::Generic) => Attached::Generic,
+            (Attached::Other, XdpMode::Native | XdpMode::Zerocopy) => Attached::Native,
+            (a, _) => a,
+        };
         Ok(p)
     }
 
