@@ -121,8 +121,8 @@ impl XdpMode {
     /// or XDP_ZEROCOPY where the mode insists. Only a UMEM's first socket
     /// (the uplink's) binds with them; the others inherit its copy or
     /// zero-copy and its multi-buffer support (the kernel refuses flags on
-    /// a shared socket), so `Auto`, which may attach an access port in
-    /// generic mode, binds copy mode with multi-buffer.
+    /// a shared socket), so `Auto`, which may attach any port in generic
+    /// mode (`for_port`), binds copy mode with multi-buffer.
     pub fn socket_flags(self) -> (XdpFlags, BindFlags) {
         let wake = BindFlags::XDP_USE_NEED_WAKEUP;
         // Multi-buffer: GSO super-frames arrive as chains (pipeline::gso).
