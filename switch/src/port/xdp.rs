@@ -68,6 +68,10 @@ const PENDING_MAX: usize = 256;
 const MAX_CHAIN: usize = 32;
 /// Descriptors taken from a multi-buffer RX ring per call at most.
 const SG_BATCH: usize = 256;
+/// The most bytes of IP and TCP header a segment repeats (IPv4 with
+/// options and TCP with options, 60 each): its payload is at least the
+/// overlay's IP packet less this.
+const MAX_TCPIP_HEADERS: usize = 120;
 
 /// How to attach to the NIC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -574,7 +578,18 @@ impl XdpBackend {
         } else {
             (None, 0)
         };
-        let want = (to.out.len() - to.n).min(rx_scratch.len());
+        // A frame taken may become several segments, each in a free frame
+        // (at most FRAME_ROOM / mss + 1, and one more for the chain's
+        // remainder): take no more than the free frames can hold, after
+        // what the chain still arriving may need and half the reserve kept
+        // for flood copies, so a cut never runs out (`tx.no_frame`). The
+        // rest waits in the kernel's RX ring.
+        let per_frame = FRAME_ROOM / max_ip.saturating_sub(MAX_TCPIP_HEADERS).max(68) + 2;
+        let room = free
+            .len()
+            .saturating_sub(RESERVE / 2 + p.chain.len() * per_frame)
+            / per_frame;
+        let want = (to.out.len() - to.n).min(rx_scratch.len()).min(room);
         // SAFETY: received frames are handed to the worker, in no ring.
         let got = unsafe { p.rx.consume(&mut rx_scratch[..want]) };
         for &d in &rx_scratch[..got] {
