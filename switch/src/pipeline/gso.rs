@@ -82,15 +82,12 @@ pub fn plan(head: &[u8], total: usize, max_ip: usize) -> Option<Plan> {
 /// or when the outer lengths disagree with the frame's.
 pub fn plan_vxlan(head: &[u8], total: usize, max_ip: usize, port: u16) -> Option<Plan> {
     let ethertype = u16::from_be_bytes([*head.get(12)?, *head.get(13)?]);
-    let h = head.get(HEADER_LEN..HEADER_LEN + 20)?;
-    let ihl = usize::from(h[0] & 0x0f) * 4;
-    let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3fff;
-    if ethertype != ETHERTYPE_IPV4 || h[0] >> 4 != 4 || ihl < 20 || frag != 0 || h[9] != PROTO_UDP {
+    if ethertype != ETHERTYPE_IPV4 {
         return None;
     }
+    let (ihl, ip_total) = ipv4_whole(head.get(HEADER_LEN..)?, PROTO_UDP)?;
     let udp = HEADER_LEN + ihl;
     let u = head.get(udp..udp + 16)?;
-    let ip_total = usize::from(u16::from_be_bytes([h[2], h[3]]));
     let udp_len = usize::from(u16::from_be_bytes([u[4], u[5]]));
     // Destination port ours, the VNI flag set, lengths those of the frame.
     if u16::from_be_bytes([u[2], u[3]]) != port
@@ -101,6 +98,29 @@ pub fn plan_vxlan(head: &[u8], total: usize, max_ip: usize, port: u16) -> Option
         return None;
     }
     plan_at(head, total, max_ip, udp + 16, Some(ihl))
+}
+
+/// The header length and total length of the IPv4 header at the start of
+/// `h`, if it is one (version 4, at least 20 bytes) carrying `proto` and not
+/// a fragment. Its total length may run past `h` (a chain's first frame).
+fn ipv4_whole(h: &[u8], proto: u8) -> Option<(usize, usize)> {
+    let h = h.get(..20)?;
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3fff;
+    if h[0] >> 4 != 4 || ihl < 20 || frag != 0 || h[9] != proto {
+        return None;
+    }
+    Some((ihl, usize::from(u16::from_be_bytes([h[2], h[3]]))))
+}
+
+/// Segment `k`'s IPv4 header `h` (of the segment `len` bytes from its
+/// start on): that length, the identification counting up by `k`, the
+/// checksum.
+fn rewrite_ipv4(h: &mut [u8], len: usize, k: usize) {
+    h[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+    let id = u16::from_be_bytes([h[4], h[5]]).wrapping_add(k as u16);
+    h[4..6].copy_from_slice(&id.to_be_bytes());
+    ipv4::fill_checksum(h);
 }
 
 /// [`plan`] for the inner frame at `inner`.
@@ -116,13 +136,8 @@ fn plan_at(
     let ethertype = u16::from_be_bytes([*head.get(et)?, *head.get(et + 1)?]);
     let (v6, ip_len, ip_total) = match ethertype {
         ETHERTYPE_IPV4 => {
-            let h = head.get(ip..ip + 20)?;
-            let ihl = usize::from(h[0] & 0x0f) * 4;
-            let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3fff;
-            if h[0] >> 4 != 4 || ihl < 20 || frag != 0 || h[9] != PROTO_TCP {
-                return None;
-            }
-            (false, ihl, usize::from(u16::from_be_bytes([h[2], h[3]])))
+            let (ihl, total) = ipv4_whole(head.get(ip..)?, PROTO_TCP)?;
+            (false, ihl, total)
         }
         ETHERTYPE_IPV6 => {
             let h = head.get(ip..ip + 40)?;
@@ -175,10 +190,7 @@ impl Plan {
         gather(parts, self.hdr + off, &mut out[self.hdr..]);
         if let Some(oihl) = self.outer_ip {
             let o = HEADER_LEN;
-            out[o + 2..o + 4].copy_from_slice(&((len - o) as u16).to_be_bytes());
-            let id = u16::from_be_bytes([out[o + 4], out[o + 5]]).wrapping_add(k as u16);
-            out[o + 4..o + 6].copy_from_slice(&id.to_be_bytes());
-            ipv4::fill_checksum(&mut out[o..o + oihl]);
+            rewrite_ipv4(&mut out[o..o + oihl], len - o, k);
             let udp = o + oihl;
             out[udp + 4..udp + 6].copy_from_slice(&((len - udp) as u16).to_be_bytes());
             out[udp + 6..udp + 8].fill(0);
@@ -189,10 +201,7 @@ impl Plan {
         if self.v6 {
             out[ip + 4..ip + 6].copy_from_slice(&(l4_len as u16).to_be_bytes());
         } else {
-            out[ip + 2..ip + 4].copy_from_slice(&((len - ip) as u16).to_be_bytes());
-            let id = u16::from_be_bytes([out[ip + 4], out[ip + 5]]).wrapping_add(k as u16);
-            out[ip + 4..ip + 6].copy_from_slice(&id.to_be_bytes());
-            ipv4::fill_checksum(&mut out[ip..tcp]);
+            rewrite_ipv4(&mut out[ip..tcp], len - ip, k);
         }
         let seq = u32::from_be_bytes(out[tcp + 4..tcp + 8].try_into().expect("4 bytes"));
         out[tcp + 4..tcp + 8].copy_from_slice(&seq.wrapping_add(off as u32).to_be_bytes());
