@@ -891,6 +891,13 @@ impl Backend for XdpBackend {
     }
 
     #[inline(always)]
+    fn prefetch(&self, d: &FrameDesc) {
+        // SAFETY: only the address is taken; nothing is read or written.
+        let p = unsafe { self.umem.data(d) }.contents().as_ptr();
+        super::prefetch_headers(p);
+    }
+
+    #[inline(always)]
     fn with_frame<R>(
         &mut self,
         d: &mut FrameDesc,
