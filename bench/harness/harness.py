@@ -18,7 +18,9 @@ Each frame carries a send timestamp in its last 16 bytes, so vxgen measures
 latency at the sink whatever headers the DUT added or removed. Per run the
 harness also samples /proc/stat for both cores (so a saturated generator core
 is visible) and reads the DUT's own processing cycles per packet where it
-reports them (vxswitch: vxctl stats; OVS: dpif-netdev/pmd-stats-show).
+reports them (vxswitch: vxctl stats; OVS: dpif-netdev/pmd-stats-show; the raw
+forwarder: the running totals xdpfwd prints on SIGUSR1), and vxswitch's
+ratio to each peer in Mpps and in cycles per packet.
 
 Everything it creates (namespaces, processes, OVS's private run directory) is
 removed on exit, even on failure or Ctrl-C. Speeds are reported, never
@@ -173,6 +175,32 @@ class Raw(Dut):
     def down(self):
         stop(self.p, signal.SIGINT)
 
+    def stats(self):
+        """xdpfwd's running totals (busy cycles, frames moved), which it
+        prints as one JSON line on SIGUSR1; None (logged) if none comes."""
+        log_path = os.path.join(TMP, "xdpfwd.log")
+        seen = len(open(log_path).read().splitlines())
+        self.p.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            for line in open(log_path).read().splitlines()[seen:]:
+                if line.startswith('{"busy_cycles"'):
+                    r = json.loads(line)
+                    return r["busy_cycles"], r["frames"]
+            time.sleep(0.01)
+        log("raw_afxdp: xdpfwd did not report its totals within 5 s")
+        return None
+
+    def before(self):
+        self.b = self.stats()
+
+    def cycles_per_packet(self):
+        now = self.stats()
+        if not (now and self.b):
+            return None
+        dc, dp = now[0] - self.b[0], now[1] - self.b[1]
+        return round(dc / dp) if dp else None
+
 
 # --- traffic -----------------------------------------------------------------
 
@@ -278,14 +306,19 @@ def report(rows, a):
     print("  (gen cpu% is the generator's share of busy loops, vxgen's busy_pct; the generator core also "
           "carries the veth receive work of the AF_XDP devices)")
     print()
-    print("vxswitch's ratio to each peer (same direction, size and flows, this run)")
-    ours = {(r["direction"], r["size"], r["flows"]): mpps(r) for r in tp if r["dut"] == "vxswitch"}
+    print("vxswitch's ratio to each peer (same direction, size and flows, this run): Mpps, and where both "
+          "report them, cycles per packet (lower is better)")
+    ours = {(r["direction"], r["size"], r["flows"]): r for r in tp if r["dut"] == "vxswitch"}
     for r in tp:
         if r["dut"] == "vxswitch":
             continue
         k = (r["direction"], r["size"], r["flows"])
         if k in ours and mpps(r) > 0:
-            print(f"  vs {r['dut']:<10} {k[0]:<6} {k[1]:>5}B {k[2]:>5} flows: {ours[k] / mpps(r):.2f}x")
+            o = ours[k]
+            cyc = ""
+            if o["cycles_per_packet"] and r["cycles_per_packet"]:
+                cyc = f", cycles {o['cycles_per_packet'] / r['cycles_per_packet']:.2f}x"
+            print(f"  vs {r['dut']:<10} {k[0]:<6} {k[1]:>5}B {k[2]:>5} flows: {mpps(o) / mpps(r):.2f}x{cyc}")
     print()
     print("Latency at a fixed rate, 64 B, 1 flow (microseconds)")
     for r in rows:
