@@ -75,11 +75,21 @@ class Dut:
     def down(self):
         pass
 
+    def totals(self):
+        """(busy cycles, frames) so far, for devices that count their own;
+        None for the others."""
+        return None
+
     def before(self):
-        pass
+        self.b = self.totals()
 
     def cycles_per_packet(self):
-        return None
+        """Busy cycles per frame since `before`."""
+        now = self.totals()
+        if not (now and self.b):
+            return None
+        dc, dp = now[0] - self.b[0], now[1] - self.b[1]
+        return round(dc / dp) if dp else None
 
 
 class Vxswitch(Dut):
@@ -107,18 +117,10 @@ class Vxswitch(Dut):
     def down(self):
         stop(self.p)
 
-    def stats(self):
+    def totals(self):
         out = sh([os.path.join(self.bins, "vxctl"), "-s", self.sock, "--json", "stats"], capture=True)
         ws = json.loads(out)["workers"]
         return sum(w["busy_cycles"] for w in ws), sum(w["busy_packets"] for w in ws)
-
-    def before(self):
-        self.b = self.stats()
-
-    def cycles_per_packet(self):
-        c, p = self.stats()
-        dc, dp = c - self.b[0], p - self.b[1]
-        return round(dc / dp) if dp else None
 
 
 class Kernel(Dut):
@@ -175,7 +177,7 @@ class Raw(Dut):
     def down(self):
         stop(self.p, signal.SIGINT)
 
-    def stats(self):
+    def totals(self):
         """xdpfwd's running totals (busy cycles, frames moved), which it
         prints as one JSON line on SIGUSR1; None (logged) if none comes."""
         log_path = os.path.join(TMP, "xdpfwd.log")
@@ -190,16 +192,6 @@ class Raw(Dut):
             time.sleep(0.01)
         log("raw_afxdp: xdpfwd did not report its totals within 5 s")
         return None
-
-    def before(self):
-        self.b = self.stats()
-
-    def cycles_per_packet(self):
-        now = self.stats()
-        if not (now and self.b):
-            return None
-        dc, dp = now[0] - self.b[0], now[1] - self.b[1]
-        return round(dc / dp) if dp else None
 
 
 # --- traffic -----------------------------------------------------------------
