@@ -185,7 +185,9 @@ class Raw(Dut):
         self.p.send_signal(signal.SIGUSR1)
         deadline = time.time() + 5
         while time.time() < deadline:
-            for line in open(log_path).read().splitlines()[seen:]:
+            text = open(log_path).read()
+            # Whole lines only: a line still being written waits a round.
+            for line in text[:text.rfind("\n") + 1].splitlines()[seen:]:
                 if line.startswith('{"busy_cycles"'):
                     r = json.loads(line)
                     return r["busy_cycles"], r["frames"]
