@@ -26,15 +26,21 @@
 //!   so the frames are restored before every batch as for `decap`.
 //! - `decap/ipv4_{64B,1500B}`: `uplink_rx` of a VXLAN frame carrying a 64 B
 //!   or 1,500 B inner frame: outer checks, learning, lookup and the in-place
-//!   50-byte shift. It overwrites the frame, so before every batch the 64
-//!   frames are restored from their templates by a memcpy outside the timed
-//!   region (`iter_custom`, one clock read pair per batch; see
-//!   `overhead/timer_per_batch`).
+//!   50-byte shift (what a port that cannot move a frame's start needs).
+//!   It overwrites the frame, so before every batch the 64 frames are
+//!   restored from their templates by a memcpy outside the timed region
+//!   (`iter_custom`, one clock read pair per batch; see
+//!   `overhead/timer_per_batch`). `decap/in_place_ipv4_{64B,1500B}`:
+//!   `uplink_rx_in_place`, the same without the shift, as the AF_XDP
+//!   worker decapsulates (it then moves the frame's start past the outer
+//!   headers: `Backend::adjust_head`).
 //! - `encap/{64B,1500B}`: `pipeline::encap::encap` (the 50-byte shift and
 //!   the template write and patching) toward an on-link VTEP. Its cost does
 //!   not depend on the bytes it moves, so it runs on the same buffers again
-//!   and again with no restore. `encap/outer_header_only`: `write_outer`
-//!   alone, into a 50-byte header (no shift).
+//!   and again with no restore. `encap/in_room_{64B,1500B}`: as the AF_XDP
+//!   worker encapsulates, `outer_len` (the checks) and `write_outer` into
+//!   the 50 bytes before the frame (its start moved back), no shift.
+//!   `encap/outer_header_only`: `write_outer` alone, into a 50-byte header.
 //! - `mtu/mss_clamp_syn`: `pipeline::mtu::clamp_mss` on TCP SYNs (NOP, NOP,
 //!   timestamps, then MSS 8960) to the BD's auto clamp (1510 here): find
 //!   the SYN, walk the options, rewrite the MSS, update the checksum
@@ -85,7 +91,10 @@
 //!
 //! Without a port (`path_core/*`): the worker's own code and nothing else,
 //! through `bench::Staged`, a backend over 64 pre-made frame buffers with no
-//! rings and no allocation: `rx`, `worker::forward_batch` (every stage the
+//! rings and no allocation, each with a UMEM chunk's room before the frame,
+//! whose start moves as an AF_XDP frame's does (encap writes the outer
+//! headers into that room, decap moves the start past them: no shift):
+//! `rx`, `worker::forward_batch` (every stage the
 //! switch runs on the path, MSS clamp check and checksum completion check
 //! included), the flush's per-port TX count and the tally's publish, with
 //! the same `Counters` a worker has. Frames are restored from templates
@@ -131,10 +140,10 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
 use vxswitch::pipeline::access::access_rx;
 use vxswitch::pipeline::csum::complete_partial;
-use vxswitch::pipeline::encap::{encap, write_outer};
+use vxswitch::pipeline::encap::{encap, outer_len, write_outer};
 use vxswitch::pipeline::hash::flow_hash;
 use vxswitch::pipeline::mtu::{clamp_mss, reply_for, write_reply};
-use vxswitch::pipeline::uplink::uplink_rx;
+use vxswitch::pipeline::uplink::{uplink_rx, uplink_rx_in_place};
 use vxswitch::pipeline::Verdict;
 use vxswitch::pipeline::{frag, gso};
 use vxswitch::port::arena::ArenaDesc;
@@ -249,6 +258,23 @@ fn decap_batch(rig: &Rig, f: &mut Frames) -> usize {
     n
 }
 
+/// As `decap_batch`, leaving each inner frame where it is (the AF_XDP
+/// worker moves the frame's start past the outer headers instead); returns
+/// the frames decapsulated and the sum of their inner offsets.
+fn decap_in_place_batch(rig: &Rig, f: &mut Frames) -> (usize, usize) {
+    let (mut n, mut offs) = (0, 0);
+    let mut t = Tally::new(&rig.ctr);
+    for (buf, len) in f.bufs.iter_mut().zip(&mut f.lens) {
+        let r = uplink_rx_in_place(&rig.state, &rig.fdb, buf, len, NOW, &mut t);
+        if let Ok((Verdict::Port(_), off)) = black_box(r) {
+            n += 1;
+            offs += off;
+        }
+    }
+    t.publish();
+    (n, offs)
+}
+
 fn bench_decap(c: &mut Criterion) {
     let rig = rig();
     let mut g = group(c, "decap");
@@ -259,6 +285,17 @@ fn bench_decap(c: &mut Criterion) {
         g.bench_function(format!("ipv4_{size}"), |b| {
             restored(b, &mut frames, |f| {
                 black_box(decap_batch(&rig, f));
+            })
+        });
+        frames.restore();
+        assert_eq!(
+            decap_in_place_batch(&rig, &mut frames),
+            (BATCH, BATCH * ENCAP_LEN)
+        );
+        assert!(frames.lens.iter().all(|&l| l == ENCAP_LEN + inner_len));
+        g.bench_function(format!("in_place_ipv4_{size}"), |b| {
+            restored(b, &mut frames, |f| {
+                black_box(decap_in_place_batch(&rig, f));
             })
         });
     }
@@ -283,6 +320,29 @@ fn bench_encap(c: &mut Criterion) {
                 let mut total = 0;
                 for (buf, h) in frames.bufs.iter_mut().zip(&hashes) {
                     total += encap(buf, len, st, vtep, 100, *h).unwrap_or(0);
+                }
+                black_box(total)
+            })
+        });
+    }
+    // As the AF_XDP worker does it: the frame's start moved back 50 bytes
+    // into its room and the outer headers written there; no byte of the
+    // inner frame moves.
+    for (size, len) in [("64B", 64), ("1500B", 1500)] {
+        let mut frames = Frames::with_head(access_batch(len), ENCAP_LEN);
+        let hashes: Vec<u32> = frames
+            .bufs
+            .iter()
+            .map(|b| flow_hash(&b[ENCAP_LEN..ENCAP_LEN + len]))
+            .collect();
+        g.bench_function(format!("in_room_{size}"), |b| {
+            b.iter(|| {
+                let mut total = 0;
+                for (buf, h) in frames.bufs.iter_mut().zip(&hashes) {
+                    if let Ok(ip_len) = outer_len(st, vtep, len, *h) {
+                        write_outer(&mut buf[..ENCAP_LEN], st, vtep, 100, *h, ip_len);
+                        total += len + ENCAP_LEN;
+                    }
                 }
                 black_box(total)
             })

@@ -30,6 +30,7 @@ use std::net::Ipv4Addr;
 use etherparse::PacketBuilder;
 use vxswitch::config::Config;
 use vxswitch::fdb::{Dest, Fdb};
+use vxswitch::port::arena::HEAD_ROOM;
 use vxswitch::port::mem::FRAME_SIZE;
 use vxswitch::port::{prefetch_headers, Backend, FrameAccounting, PortSpec};
 use vxswitch::state::{State, UplinkInfo};
@@ -309,22 +310,33 @@ pub struct Staged<const COUNT: bool = true> {
 }
 
 /// A batch of frame-sized buffers (`port::mem::FRAME_SIZE`, a UMEM
-/// chunk's data area) and the templates they are restored from.
+/// chunk's data area), each after `head` bytes of room (a UMEM chunk's XDP
+/// headroom, where encap writes the outer headers when it moves a frame's
+/// start), and the templates they are restored from.
 pub struct Frames {
+    /// Each the room, then the frame (`buf[head..]`).
     pub bufs: Vec<Box<[u8]>>,
     pub lens: Vec<usize>,
+    /// Bytes of room before each frame.
+    pub head: usize,
     templates: Vec<Vec<u8>>,
 }
 
 impl Frames {
-    /// Buffers holding copies of `templates`.
+    /// Buffers holding copies of `templates`, with no room before them.
     pub fn new(templates: Vec<Vec<u8>>) -> Frames {
+        Frames::with_head(templates, 0)
+    }
+
+    /// Buffers holding copies of `templates`, `head` bytes in.
+    pub fn with_head(templates: Vec<Vec<u8>>, head: usize) -> Frames {
         let mut f = Frames {
             bufs: templates
                 .iter()
-                .map(|_| vec![0u8; FRAME_SIZE].into_boxed_slice())
+                .map(|_| vec![0u8; head + FRAME_SIZE].into_boxed_slice())
                 .collect(),
             lens: vec![0; templates.len()],
+            head,
             templates,
         };
         f.restore();
@@ -339,7 +351,7 @@ impl Frames {
             .zip(&mut self.lens)
             .zip(&self.templates)
         {
-            buf[..t.len()].copy_from_slice(t);
+            buf[self.head..self.head + t.len()].copy_from_slice(t);
             *len = t.len();
         }
     }
@@ -362,7 +374,7 @@ impl Staged<false> {
 impl<const COUNT: bool> Staged<COUNT> {
     fn make(templates: Vec<Vec<u8>>, in_port: u16, n_ports: usize) -> Staged<COUNT> {
         Staged {
-            frames: Frames::new(templates),
+            frames: Frames::with_head(templates, HEAD_ROOM),
             in_port: usize::from(in_port),
             received: false,
             queued: (0..n_ports).map(|_| Vec::with_capacity(BATCH)).collect(),
@@ -413,13 +425,14 @@ impl<const COUNT: bool> Staged<COUNT> {
     }
 }
 
-/// A staged frame: its buffer's index and its length, which travels with
-/// the descriptor as an AF_XDP descriptor's does (so reading it is no
-/// lookup).
+/// A staged frame: its buffer's index, its length and where it starts in
+/// its buffer, which travel with the descriptor as an AF_XDP descriptor's
+/// do (so reading them is no lookup).
 #[derive(Clone, Copy, Default)]
 pub struct StagedDesc {
     idx: u32,
     len: u32,
+    start: u32,
 }
 
 impl<const COUNT: bool> Backend for Staged<COUNT> {
@@ -442,6 +455,7 @@ impl<const COUNT: bool> Backend for Staged<COUNT> {
             *d = StagedDesc {
                 idx: i as u32,
                 len: self.frames.lens[i] as u32,
+                start: self.frames.head as u32,
             };
         }
         n
@@ -454,7 +468,18 @@ impl<const COUNT: bool> Backend for Staged<COUNT> {
     fn prefetch(&self, d: &StagedDesc) {
         // As the AF_XDP backend's: here the frames are in cache already,
         // so this measures what the hints cost, not what they save.
-        prefetch_headers(self.frames.bufs[d.idx as usize].as_ptr());
+        prefetch_headers(self.frames.bufs[d.idx as usize][d.start as usize..].as_ptr());
+    }
+    #[inline(always)]
+    fn adjust_head(&mut self, d: &mut StagedDesc, delta: isize) -> bool {
+        // As the AF_XDP backend's: within the buffer, keeping the end.
+        let start = d.start as isize + delta;
+        if start < 0 || delta > d.len as isize {
+            return false;
+        }
+        d.start = start as u32;
+        d.len = (d.len as isize - delta) as u32;
+        true
     }
     #[inline(always)]
     fn with_frame<R>(
@@ -463,7 +488,10 @@ impl<const COUNT: bool> Backend for Staged<COUNT> {
         f: impl FnOnce(&mut [u8], &mut usize) -> R,
     ) -> R {
         let mut len = d.len as usize;
-        let r = f(&mut self.frames.bufs[d.idx as usize], &mut len);
+        let r = f(
+            &mut self.frames.bufs[d.idx as usize][d.start as usize..],
+            &mut len,
+        );
         d.len = len as u32;
         r
     }

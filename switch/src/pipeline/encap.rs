@@ -1,10 +1,13 @@
 //! VXLAN encapsulation (RFC 7348 s5) into the frame the inner packet already
 //! sits in.
 //!
-//! The inner frame is moved 50 bytes forward inside its own buffer and the
-//! VTEP's prebuilt outer header copied in front; then the lengths, the IPv4
-//! checksum (incrementally, RFC 1624), the UDP source port (inner flow hash,
-//! RFC 7348 s5) and the VNI are patched. UDP checksum stays 0 (RFC 7348 s5),
+//! The VTEP's prebuilt outer header is copied in front of the inner frame,
+//! into the 50 bytes before it where the port has room there (the worker
+//! moves the frame's start: `Backend::adjust_head`, then [`write_outer`]),
+//! else after moving the inner frame 50 bytes forward inside its own buffer
+//! ([`encap`]); then the lengths, the IPv4 checksum (incrementally, RFC
+//! 1624), the UDP source port (inner flow hash, RFC 7348 s5) and the VNI are
+//! patched. UDP checksum stays 0 (RFC 7348 s5),
 //! DF is set (s4.3: VTEPs must not fragment).
 
 use crate::state::{State, Vtep, ENCAP_LEN};
@@ -24,9 +27,24 @@ pub fn fits(st: &State, len: usize) -> bool {
     len + (ENCAP_LEN - ethernet::HEADER_LEN) <= usize::from(st.uplink_mtu)
 }
 
-/// Encapsulates `buf[..len]` in place toward `vtep` with `vni`; returns the new
-/// length. `buf` is the whole frame buffer (its capacity), `hash` the inner
-/// flow hash.
+/// Whether an inner frame of `len` bytes with flow hash `hash` can be
+/// encapsulated toward `vtep` (it fits the uplink MTU once encapsulated,
+/// and the underlay MAC it goes to is known); its outer IPv4 total length
+/// if so. Nothing is written.
+#[inline]
+pub fn outer_len(st: &State, vtep: &Vtep, len: usize, hash: u32) -> Result<u16, Drop> {
+    if !fits(st, len) {
+        return Err(Drop::TooBig);
+    }
+    if vtep.mac.is_none() && st.next_hop_mac(hash).is_none() {
+        return Err(Drop::Unresolved);
+    }
+    Ok((len + (ENCAP_LEN - ethernet::HEADER_LEN)) as u16)
+}
+
+/// Encapsulates `buf[..len]` in place toward `vtep` with `vni` by moving it
+/// 50 bytes forward; returns the new length. `buf` is the whole frame
+/// buffer (its capacity), `hash` the inner flow hash.
 #[inline]
 pub fn encap(
     buf: &mut [u8],
@@ -36,22 +54,12 @@ pub fn encap(
     vni: u32,
     hash: u32,
 ) -> Result<usize, Drop> {
-    if !fits(st, len) || len + ENCAP_LEN > buf.len() {
+    let outer_ip_len = outer_len(st, vtep, len, hash)?;
+    if len + ENCAP_LEN > buf.len() {
         return Err(Drop::TooBig);
     }
-    let outer_ip_len = len + (ENCAP_LEN - ethernet::HEADER_LEN);
-    if vtep.mac.is_none() && st.next_hop_mac(hash).is_none() {
-        return Err(Drop::Unresolved);
-    }
     buf.copy_within(..len, ENCAP_LEN);
-    write_outer(
-        &mut buf[..ENCAP_LEN],
-        st,
-        vtep,
-        vni,
-        hash,
-        outer_ip_len as u16,
-    );
+    write_outer(&mut buf[..ENCAP_LEN], st, vtep, vni, hash, outer_ip_len);
     Ok(len + ENCAP_LEN)
 }
 

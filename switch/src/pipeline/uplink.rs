@@ -20,9 +20,10 @@ use crate::wire::vxlan::{self, VxlanPacket};
 use crate::wire::{is_multicast, Malformed};
 
 /// Handles one uplink frame held in `buf[..*len]`. On [`Verdict::Port`] and
-/// [`Verdict::Flood`] the frame has been decapsulated and `*len` shortened,
-/// and counted in `t` (`decap.packets`). A frame from a known VTEP counts
-/// in that VTEP's rx once its inner source is read, forwarded or not.
+/// [`Verdict::Flood`] the frame has been decapsulated (its inner frame moved
+/// to the front of `buf`) and `*len` shortened, and counted in `t`
+/// (`decap.packets`). A frame from a known VTEP counts in that VTEP's rx
+/// once its inner source is read, forwarded or not.
 #[inline(always)]
 pub fn uplink_rx<const ON: bool>(
     st: &State,
@@ -32,13 +33,36 @@ pub fn uplink_rx<const ON: bool>(
     now_secs: u32,
     t: &mut Tally<'_, ON>,
 ) -> Result<Verdict, Drop> {
+    let (v, off) = uplink_rx_in_place(st, fdb, buf, len, now_secs, t)?;
+    if off > 0 {
+        buf.copy_within(off..*len, 0);
+        *len -= off;
+    }
+    Ok(v)
+}
+
+/// As [`uplink_rx`], but the inner frame stays where it is: on
+/// [`Verdict::Port`] and [`Verdict::Flood`] it is `buf[off..*len]`, `off`
+/// returned with the verdict (the outer headers' length) and `*len` cut to
+/// the inner frame's end, so that stripping the first `off` bytes (moving
+/// the frame's start: `Backend::adjust_head`) completes the decap. `off` is
+/// 0 for any other verdict.
+#[inline(always)]
+pub fn uplink_rx_in_place<const ON: bool>(
+    st: &State,
+    fdb: &Fdb,
+    buf: &mut [u8],
+    len: &mut usize,
+    now_secs: u32,
+    t: &mut Tally<'_, ON>,
+) -> Result<(Verdict, usize), Drop> {
     let ctr = t.counters();
     let frame = &buf[..*len];
     let eth = EthernetFrame::new_checked(frame).map_err(|_| Drop::Truncated)?;
     match eth.ethertype() {
         ethernet::ETHERTYPE_IPV4 => {}
         ethernet::ETHERTYPE_ARP if st.answer_vtep_arp => {
-            return arp_for_vtep(st, &mut buf[..*len], ctr)
+            return arp_for_vtep(st, &mut buf[..*len], ctr).map(|v| (v, 0))
         }
         _ => return Err(Drop::NotVxlan),
     }
@@ -105,11 +129,10 @@ pub fn uplink_rx<const ON: bool>(
             None => Verdict::Flood(bd),
         }
     };
-    // Decap: strip the outer headers by moving the inner frame to the front.
-    buf.copy_within(inner_off..inner_off + inner_len, 0);
-    *len = inner_len;
+    // Decap: what the caller strips is the outer headers.
+    *len = inner_off + inner_len;
     t.decapped();
-    Ok(verdict)
+    Ok((verdict, inner_off))
 }
 
 /// Answers an ARP request for our VTEP address by rewriting it into the reply.

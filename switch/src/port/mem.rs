@@ -11,7 +11,8 @@ use super::arena::{Arena, ArenaDesc};
 use super::{Backend, FrameAccounting, PortSpec};
 use crate::stats::{Counters, Drop};
 
-/// Frame size, as an AF_XDP chunk's data area (4096 - 256 headroom).
+/// Frame size, as an AF_XDP chunk's data area (4096 - 256 headroom; the
+/// arena keeps that headroom before each frame too).
 pub const FRAME_SIZE: usize = 3840;
 
 pub struct MemBackend {
@@ -24,12 +25,27 @@ pub struct MemBackend {
     open: Vec<bool>,
     /// Names given to `open_port`, by slot (for tests).
     pub names: Vec<String>,
+    /// Whether frames' starts move (`Backend::adjust_head`), as AF_XDP
+    /// frames' do; see [`MemBackend::fixed_start`].
+    moves: bool,
 }
 
 impl MemBackend {
-    /// `ports` ports (the uplink included) sharing `frames` frames.
+    /// `ports` ports (the uplink included) sharing `frames` frames, with
+    /// room before each frame as an AF_XDP frame has: encap and decap move
+    /// a frame's start (`Backend::adjust_head`).
     pub fn new(ports: usize, frames: usize) -> MemBackend {
+        MemBackend::make(ports, frames, true)
+    }
+    /// As [`MemBackend::new`], but a frame's start never moves, as with a
+    /// backend that cannot move it: encap and decap move the frame's bytes
+    /// instead.
+    pub fn fixed_start(ports: usize, frames: usize) -> MemBackend {
+        MemBackend::make(ports, frames, false)
+    }
+    fn make(ports: usize, frames: usize, moves: bool) -> MemBackend {
         MemBackend {
+            moves,
             arena: Arena::new(frames, FRAME_SIZE),
             input: (0..ports).map(|_| VecDeque::new()).collect(),
             output: vec![Vec::new(); ports],
@@ -108,6 +124,10 @@ impl Backend for MemBackend {
         f: impl FnOnce(&mut [u8], &mut usize) -> R,
     ) -> R {
         self.arena.with_frame(d, f)
+    }
+    #[inline(always)]
+    fn adjust_head(&mut self, d: &mut ArenaDesc, delta: isize) -> bool {
+        self.moves && self.arena.adjust_head(d, delta)
     }
     fn clone_frame(&mut self, src: &ArenaDesc) -> Option<ArenaDesc> {
         self.arena.clone_frame(src)

@@ -86,6 +86,20 @@ pub trait Backend {
         d: &mut Self::Desc,
         f: impl FnOnce(&mut [u8], &mut usize) -> R,
     ) -> R;
+    /// Moves the frame's start by `delta` bytes within its buffer and keeps
+    /// its end, as `bpf_xdp_adjust_head` does: a negative `delta` grows the
+    /// frame at the front (encap writes the outer headers there), a positive
+    /// one strips its first `delta` bytes (decap), and no byte of the frame
+    /// moves. False, and nothing changed, when the backend cannot (no room
+    /// before the frame, `delta` more than its length, or a backend whose
+    /// frames always start at their buffer's start): the caller then moves
+    /// the bytes instead. A frame whose start moved keeps that start until
+    /// it is sent or freed; frames a backend hands out start where its
+    /// received frames do.
+    #[inline(always)]
+    fn adjust_head(&mut self, _d: &mut Self::Desc, _delta: isize) -> bool {
+        false
+    }
     /// A free frame, holding a copy of `src`'s bytes.
     fn clone_frame(&mut self, src: &Self::Desc) -> Option<Self::Desc>;
     /// A free frame, written by `fill` from `src`'s bytes: `fill` gets

@@ -290,6 +290,10 @@ impl Backend for PacketBackend {
     ) -> R {
         self.arena.with_frame(d, f)
     }
+    #[inline(always)]
+    fn adjust_head(&mut self, d: &mut ArenaDesc, delta: isize) -> bool {
+        self.arena.adjust_head(d, delta)
+    }
     fn clone_frame(&mut self, src: &ArenaDesc) -> Option<ArenaDesc> {
         self.arena.clone_frame(src)
     }

@@ -34,6 +34,12 @@ use crate::wire::ethernet;
 pub const RING_SIZE: u32 = 2048;
 /// UMEM chunk size: one page.
 pub const FRAME_SIZE: u32 = 4096;
+/// Where a received frame starts in its UMEM chunk: after the XDP
+/// program's headroom (XDP_PACKET_HEADROOM; the UMEM reserves no frame
+/// headroom of its own). Encap moves a frame's start back into that
+/// headroom and writes the outer headers there; decap moves it forward
+/// past them (`Backend::adjust_head`).
+const DATA_START: usize = 256;
 /// UMEM frames per port: room for a full fill ring and a full RX ring, and
 /// half a ring more in flight to TX.
 const FRAMES_PER_PORT: usize = 2 * RING_SIZE as usize + RING_SIZE as usize / 2;
@@ -290,7 +296,20 @@ const GSO_REFUSED: usize = 2;
 const GSO_NO_FRAME: usize = 3;
 /// Bytes a UMEM frame's data can hold (the chunk less the kernel's
 /// XDP_PACKET_HEADROOM, 256).
-const FRAME_ROOM: usize = FRAME_SIZE as usize - 256;
+const FRAME_ROOM: usize = FRAME_SIZE as usize - DATA_START;
+
+/// A free frame's descriptor with its start put back at [`DATA_START`]:
+/// a frame sent after encap or decap comes back from its completion ring
+/// with the start it was sent with, and every frame the backend hands out
+/// starts where received ones do (the same capacity for all).
+#[inline]
+fn fresh(mut d: FrameDesc) -> FrameDesc {
+    let delta = DATA_START as isize - (d.addr() % FRAME_SIZE as usize) as isize;
+    // SAFETY: DATA_START lies within every frame, and the UMEM reserves no
+    // frame headroom before it.
+    unsafe { d.adjust_head(delta) };
+    d
+}
 
 /// A frame with its options cleared: a chain's frames carry XDP_PKT_CONTD,
 /// which would make the frame the start of a chain when it is sent later.
@@ -358,7 +377,7 @@ fn cut(
         Some(plan) => {
             counts[GSO_CUT] += 1;
             for k in 0..plan.count() {
-                let Some(mut d) = free.pop() else {
+                let Some(mut d) = free.pop().map(fresh) else {
                     counts[GSO_NO_FRAME] += (plan.count() - k) as u64;
                     break;
                 };
@@ -504,6 +523,12 @@ impl XdpBackend {
                 sg.then_some(total),
             )?));
         }
+        assert!(
+            descs
+                .iter()
+                .all(|d| d.addr() % FRAME_SIZE as usize == DATA_START),
+            "xsk-rs places received frames at DATA_START"
+        );
         let mut chunks = descs.clone();
         chunks.sort_by_key(|d| d.addr());
         debug_assert!(chunks
@@ -915,8 +940,21 @@ impl Backend for XdpBackend {
         r
     }
 
+    #[inline(always)]
+    fn adjust_head(&mut self, d: &mut FrameDesc, delta: isize) -> bool {
+        // Within the frame's chunk: no further back than its start (the
+        // UMEM reserves no frame headroom), no further on than its end.
+        let start = (d.addr() % FRAME_SIZE as usize) as isize + delta;
+        if start < 0 || delta > d.lengths().data() as isize {
+            return false;
+        }
+        // SAFETY: the new start is within the same chunk, checked above.
+        unsafe { d.adjust_head(delta) };
+        true
+    }
+
     fn clone_frame(&mut self, src: &FrameDesc) -> Option<FrameDesc> {
-        let mut d = self.free.pop()?;
+        let mut d = fresh(self.free.pop()?);
         // SAFETY: `src` is in the worker's hands and `d` was free; they are
         // different frames of the same UMEM.
         unsafe {
@@ -935,7 +973,7 @@ impl Backend for XdpBackend {
         src: &FrameDesc,
         fill: impl FnOnce(&[u8], &mut [u8]) -> usize,
     ) -> Option<FrameDesc> {
-        let mut d = self.free.pop()?;
+        let mut d = fresh(self.free.pop()?);
         // SAFETY: `src` is in the worker's hands and `d` was free; they are
         // different frames of the same UMEM, so the two views do not
         // overlap, and nothing else (the kernel included) touches either.
