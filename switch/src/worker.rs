@@ -215,18 +215,49 @@ pub fn forward<B: Backend, const ON: bool>(
     // headers' length): what follows in the closure works on it there, and
     // the frame's start is moved past the outer headers after it.
     let mut off = 0;
-    let verdict = b.with_frame(&mut d, |frame, flen| {
+    let verdict = b.with_frame(&mut d, |buf, len| {
         let v = if port == UPLINK {
-            uplink_rx_in_place(st, fdb, frame, flen, now, t).map(|(v, o)| {
+            uplink_rx_in_place(st, fdb, buf, len, now, t).map(|(v, o)| {
                 off = o;
                 v
             })
         } else {
-            access_rx(st, fdb, port, &mut frame[..*flen], now, ctr)
+            access_rx(st, fdb, port, &mut buf[..*len], now, ctr)
         };
-        let (buf, mut len) = (&mut frame[off..], *flen - off);
-        let v = finish(st, port, v, buf, &mut len, now, ctr);
-        *flen = off + len;
+        // The BD of a frame that crosses the underlay; local port-to-port
+        // frames never do, and keep their MSS (but their checksum is still
+        // completed below).
+        let crossing = match v {
+            Ok(Verdict::Port(p)) if port == UPLINK => {
+                st.ports.get(usize::from(p)).and_then(|p| p.bd)
+            }
+            Ok(Verdict::Vtep(_)) => st.ports[usize::from(port)].bd,
+            Ok(Verdict::Flood(bd)) => Some(bd),
+            Ok(Verdict::Port(_)) => None,
+            Ok(Verdict::Reply) | Err(_) => return v,
+        };
+        // From here on the frame is `buf[off..*len]` (the inner frame, when
+        // it came from the uplink).
+        if let Some(mss) = crossing.and_then(|bd| st.bds[usize::from(bd)].mss) {
+            if clamp_mss(&mut buf[off..*len], mss) {
+                ctr.event(Event::MssClamped, 1);
+            }
+        }
+        // Only frames from access ports, so `off` is 0.
+        if port != UPLINK && matches!(v, Ok(Verdict::Vtep(_))) && !fits(st, *len) {
+            match mtu::too_big(st, buf, len, now, ctr) {
+                Ok(()) => return Ok(Verdict::Port(port)),
+                // No DF: fragmented once encap finds it too big (`to_vtep`).
+                Err(_) if frag::may_fragment(st, &buf[..*len]) => {}
+                Err(drop) => return Err(drop),
+            }
+        }
+        // The frame goes on (decapsulated, when from the uplink): finish any
+        // checksum its sender left to offload (pipeline::csum). Before any
+        // fragmenting: the L4 checksum covers the whole datagram.
+        if complete_partial(&mut buf[off..*len]) {
+            ctr.port_csum(usize::from(port));
+        }
         v
     });
     if off > 0 && verdict.is_ok() && !b.adjust_head(&mut d, off as isize) {
@@ -252,52 +283,6 @@ pub fn forward<B: Backend, const ON: bool>(
         }
         Ok(Verdict::Flood(bd)) => flood(b, st, port, bd, d, now, t),
     }
-}
-
-/// The rest of a frame's way through the pipeline once `v` is known, for
-/// the frame in `buf[..*len]` (the inner frame, when it came from the
-/// uplink): MSS clamp, too-big handling and checksum completion (see
-/// [`forward`]).
-#[inline(always)]
-fn finish(
-    st: &State,
-    port: u16,
-    v: Result<Verdict, Drop>,
-    buf: &mut [u8],
-    len: &mut usize,
-    now: u32,
-    ctr: &Counters,
-) -> Result<Verdict, Drop> {
-    // The BD of a frame that crosses the underlay; local port-to-port
-    // frames never do, and keep their MSS (but their checksum is still
-    // completed below).
-    let crossing = match v {
-        Ok(Verdict::Port(p)) if port == UPLINK => st.ports.get(usize::from(p)).and_then(|p| p.bd),
-        Ok(Verdict::Vtep(_)) => st.ports[usize::from(port)].bd,
-        Ok(Verdict::Flood(bd)) => Some(bd),
-        Ok(Verdict::Port(_)) => None,
-        Ok(Verdict::Reply) | Err(_) => return v,
-    };
-    if let Some(mss) = crossing.and_then(|bd| st.bds[usize::from(bd)].mss) {
-        if clamp_mss(&mut buf[..*len], mss) {
-            ctr.event(Event::MssClamped, 1);
-        }
-    }
-    if port != UPLINK && matches!(v, Ok(Verdict::Vtep(_))) && !fits(st, *len) {
-        match mtu::too_big(st, buf, len, now, ctr) {
-            Ok(()) => return Ok(Verdict::Port(port)),
-            // No DF: fragmented once encap finds it too big (`to_vtep`).
-            Err(_) if frag::may_fragment(st, &buf[..*len]) => {}
-            Err(drop) => return Err(drop),
-        }
-    }
-    // The frame goes on (decapsulated, when from the uplink): finish any
-    // checksum its sender left to offload (pipeline::csum). Before any
-    // fragmenting: the L4 checksum covers the whole datagram.
-    if complete_partial(&mut buf[..*len]) {
-        ctr.port_csum(usize::from(port));
-    }
-    v
 }
 
 /// Encapsulates the inner frame `d` toward VTEP `v` and queues it on the
