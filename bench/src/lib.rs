@@ -32,7 +32,7 @@ use vxswitch::config::Config;
 use vxswitch::fdb::{Dest, Fdb};
 use vxswitch::port::arena::HEAD_ROOM;
 use vxswitch::port::mem::FRAME_SIZE;
-use vxswitch::port::{prefetch_headers, Backend, FrameAccounting, PortSpec};
+use vxswitch::port::{adjust_start, prefetch_headers, Backend, FrameAccounting, PortSpec};
 use vxswitch::state::{State, UplinkInfo};
 use vxswitch::stats::{Counters, Drop, Tally};
 use vxswitch::wire::Mac;
@@ -473,13 +473,7 @@ impl<const COUNT: bool> Backend for Staged<COUNT> {
     #[inline(always)]
     fn adjust_head(&mut self, d: &mut StagedDesc, delta: isize) -> bool {
         // As the AF_XDP backend's: within the buffer, keeping the end.
-        let start = d.start as isize + delta;
-        if start < 0 || delta > d.len as isize {
-            return false;
-        }
-        d.start = start as u32;
-        d.len = (d.len as isize - delta) as u32;
-        true
+        adjust_start(&mut d.start, &mut d.len, delta)
     }
     #[inline(always)]
     fn with_frame<R>(

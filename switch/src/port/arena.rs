@@ -99,13 +99,7 @@ impl Arena {
     /// that leaves the chunk or `delta` is more than its length.
     #[inline(always)]
     pub fn adjust_head(&self, d: &mut ArenaDesc, delta: isize) -> bool {
-        let start = d.start as isize + delta;
-        if start < 0 || delta > d.len as isize {
-            return false;
-        }
-        d.start = start as u32;
-        d.len = (d.len as isize - delta) as u32;
-        true
+        super::adjust_start(&mut d.start, &mut d.len, delta)
     }
     pub fn clone_frame(&mut self, src: &ArenaDesc) -> Option<ArenaDesc> {
         let mut d = self.alloc()?;

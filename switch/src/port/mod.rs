@@ -144,6 +144,21 @@ pub trait Backend {
     }
 }
 
+/// [`Backend::adjust_head`] for a frame described by where it starts in
+/// its buffer and its length: the start moves by `delta` and the end stays;
+/// false, and nothing changed, when the start would leave the buffer's
+/// front or pass the frame's end.
+#[inline(always)]
+pub fn adjust_start(start: &mut u32, len: &mut u32, delta: isize) -> bool {
+    let new = *start as isize + delta;
+    if new < 0 || delta > *len as isize {
+        return false;
+    }
+    *start = new as u32;
+    *len = (*len as isize - delta) as u32;
+    true
+}
+
 /// Starts loading the two cache lines at `p` (a frame's first 128 bytes:
 /// the outer headers of a VXLAN frame and the inner Ethernet and IP
 /// headers after them) into the L1 cache. A hint: it never faults, so any
