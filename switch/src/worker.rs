@@ -15,7 +15,12 @@ use crate::pipeline::csum::complete_partial;
 use crate::pipeline::encap::{encap, fits, outer_len, write_outer};
 use crate::pipeline::frag::{self, MAX_FRAGMENTS};
 use crate::pipeline::mtu::{self, clamp_mss};
-use crate::pipeline::{access::access_rx, hash::flow_hash, uplink::uplink_rx_in_place, Verdict};
+use crate::pipeline::{
+    access::access_rx,
+    hash::flow_hash,
+    uplink::{strip_front, uplink_rx_in_place},
+    Verdict,
+};
 use crate::port::{Backend, PortSpec};
 use crate::state::{State, ENCAP_LEN, UPLINK};
 use crate::stats::{Counters, Drop, Event, Tally};
@@ -261,10 +266,7 @@ pub fn forward<B: Backend, const ON: bool>(
         v
     });
     if off > 0 && verdict.is_ok() && !b.adjust_head(&mut d, off as isize) {
-        b.with_frame(&mut d, |buf, len| {
-            buf.copy_within(off..*len, 0);
-            *len -= off;
-        });
+        b.with_frame(&mut d, |buf, len| strip_front(buf, len, off));
     }
     match verdict {
         Err(drop) => {

@@ -34,11 +34,19 @@ pub fn uplink_rx<const ON: bool>(
     t: &mut Tally<'_, ON>,
 ) -> Result<Verdict, Drop> {
     let (v, off) = uplink_rx_in_place(st, fdb, buf, len, now_secs, t)?;
+    strip_front(buf, len, off);
+    Ok(v)
+}
+
+/// Completes a decap left in place ([`uplink_rx_in_place`]) for a frame
+/// whose start cannot move: the inner frame `buf[off..*len]` is moved to
+/// the front of `buf` and `*len` shortened to it.
+#[inline]
+pub fn strip_front(buf: &mut [u8], len: &mut usize, off: usize) {
     if off > 0 {
         buf.copy_within(off..*len, 0);
         *len -= off;
     }
-    Ok(v)
 }
 
 /// As [`uplink_rx`], but the inner frame stays where it is: on
